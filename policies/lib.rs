@@ -27,15 +27,35 @@ pub use steal::WorkStealing;
 /// Index of a worker thread (one per modelled core), `0..workers`.
 pub type WorkerId = usize;
 
-/// What a policy knows about a ready task: its id and the executor's estimate of its cost.
+/// A ready task as it travels through a policy's queues.
 ///
-/// It is a small `Copy` value so that queues hold tasks by value: no allocation per task.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// It is a small `Copy` value, so queues hold tasks by value: no allocation per task, and the
+/// executor's per-task state travels with the task instead of living in a shared table that
+/// every core would have to touch. A policy reads `id` and `cost_us` and must hand the rest back
+/// unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct Task {
-    /// Index into the executor's task table.
+    /// The executor's task id.
     pub id: u32,
     /// Estimated time of the task body in µs on a speed-1.0 core (see the kernels' `estimate_us`).
     pub cost_us: f32,
+    /// Executor's: when the task became ready, in ns since the start (virtual time in a simulator).
+    pub ready_at: u64,
+    /// Executor's: the task's own parameter (`Fib`'s `n`).
+    pub arg: u32,
+    /// Executor's: which attempt this is, from 1.
+    pub attempt: u32,
+}
+
+impl Task {
+    /// A task with only an id and a cost, the executor's fields zero.
+    pub fn new(id: u32, cost_us: f32) -> Task {
+        Task {
+            id,
+            cost_us,
+            ..Task::default()
+        }
+    }
 }
 
 /// The machine a policy schedules for.

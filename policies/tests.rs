@@ -15,7 +15,7 @@ fn machine(speeds: &[f64]) -> Machine {
 }
 
 fn task(id: u32, cost_us: f32) -> Task {
-    Task { id, cost_us }
+    Task::new(id, cost_us)
 }
 
 /// Pushes `n` tasks from outside, then drains every worker with take and steal.

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `schedlab` binary: everything lives in the library; see `cli.rs`.
+
+fn main() -> std::process::ExitCode {
+    schedlab::cli::main()
+}

@@ -1,0 +1,17 @@
+//! schedlab: a terminal scheduling visualizer and load-balancing lab.
+//!
+//! A workload file ([`workload`]) describes groups of tasks doing real work ([`kernels`]); it
+//! is compiled into a task table ([`plan`]) and run on real OS threads by the executor
+//! ([`exec`]) under one of the pluggable policies of the `schedlab-policies` crate. Workers
+//! record what they did ([`record`]); the run report ([`report`]), Chrome traces ([`trace`]) and
+//! the live view are computed from that. [`cli`] is the command line.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod exec;
+pub mod kernels;
+pub mod plan;
+pub mod record;
+pub mod report;
+pub mod trace;
+pub mod workload;

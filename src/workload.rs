@@ -1,0 +1,677 @@
+//! The workload format: what a user writes in a `.ron` file, how it is found, loaded and checked.
+//!
+//! `../shared/spec/workload-format.md` is the contract. Loading never panics: every problem
+//! becomes a [`WorkloadError`] that names the file, the line and column where RON gives them (or
+//! where the offending group is written), and what was expected. Everything that can be checked
+//! before a run is checked here, so a run never starts on a workload that cannot finish.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use ron::extensions::Extensions;
+use serde::{Deserialize, Serialize};
+
+use crate::kernels::Kernel;
+
+/// Most tasks a workload may hold in all, those spawned by `Fib` included.
+pub const MAX_TASKS: u64 = 10_000_000;
+/// Most worker threads a run may ask for.
+pub const MAX_WORKERS: usize = 1024;
+/// Most memory the tasks running at once may allocate together.
+pub const MAX_CONCURRENT_BYTES: u64 = 8 << 30;
+
+/// A workload file, as written.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Shown in the UI and reports.
+    pub name: String,
+    /// What to watch for.
+    #[serde(default)]
+    pub description: String,
+    /// Every random choice derives from it.
+    #[serde(default)]
+    pub seed: u64,
+    /// The cores the run uses.
+    #[serde(default)]
+    pub machine: Machine,
+    /// Fault injection.
+    #[serde(default)]
+    pub faults: Faults,
+    /// The tasks.
+    pub groups: Vec<Group>,
+}
+
+/// The cores a run uses, as written (both fields optional).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Machine {
+    /// Worker OS threads; default: the machine's available parallelism.
+    #[serde(default)]
+    pub workers: Option<usize>,
+    /// Relative speed of each worker in (0, 1]; default all 1.0.
+    #[serde(default)]
+    pub speeds: Option<Vec<f64>>,
+}
+
+/// Fault injection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// Chance that an attempt panics.
+    #[serde(default)]
+    pub panic_rate: f64,
+    /// Attempts after the first before a task is `failed`.
+    #[serde(default)]
+    pub max_retries: u32,
+}
+
+/// A group of tasks that do the same kind of work.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// Unique; tasks are named `name#index`.
+    pub name: String,
+    /// The real work each task does.
+    pub kernel: Kernel,
+    /// How many tasks (roots, for `Fib`).
+    pub count: usize,
+    /// Groups whose tasks must all be done before any task of this group starts.
+    #[serde(default)]
+    pub after: Vec<String>,
+    /// When tasks are released.
+    #[serde(default)]
+    pub arrival: Arrival,
+    /// Each task's size is scaled by a seeded factor in [1 − jitter, 1 + jitter].
+    #[serde(default)]
+    pub jitter: f64,
+}
+
+/// When the tasks of a group are released.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum Arrival {
+    /// All at the start.
+    #[default]
+    AtStart,
+    /// One task per period.
+    Every {
+        /// The period in µs.
+        us: f64,
+    },
+    /// Seeded Poisson arrivals.
+    Poisson {
+        /// Mean arrivals per second.
+        per_sec: f64,
+    },
+}
+
+/// The machine a run actually uses: the file's, the command line's overrides, the defaults.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedMachine {
+    /// Relative speed of each worker; its length is the number of workers.
+    pub speeds: Vec<f64>,
+}
+
+impl ResolvedMachine {
+    /// Number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.speeds.len()
+    }
+
+    /// Whether any worker is an emulated slower core.
+    pub fn emulated(&self) -> bool {
+        self.speeds.iter().any(|&s| s < 1.0)
+    }
+}
+
+/// Command-line overrides of the file's machine and seed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// `--workers`.
+    pub workers: Option<usize>,
+    /// `--speeds`.
+    pub speeds: Option<Vec<f64>>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+}
+
+/// Why a workload could not be loaded. Its message names the file and, where known, the place.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub struct WorkloadError {
+    /// The file (or built-in name) the workload came from.
+    pub source_name: String,
+    /// 1-based line and column, where known.
+    pub position: Option<(usize, usize)>,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for WorkloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.source_name, self.message),
+            None => write!(f, "{}: {}", self.source_name, self.message),
+        }
+    }
+}
+
+/// A workload together with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    /// The parsed and checked workload.
+    pub workload: Workload,
+    /// The file path, or `built-in:NAME`.
+    pub source_name: String,
+}
+
+/// The workloads compiled into the binary, so the shipped ones work from any directory.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("mixed", include_str!("../workloads/mixed.ron")),
+    ("webserver", include_str!("../workloads/webserver.ron")),
+    (
+        "image-filters",
+        include_str!("../workloads/image-filters.ron"),
+    ),
+    ("video", include_str!("../workloads/video.ron")),
+    ("simulation", include_str!("../workloads/simulation.ron")),
+    ("ml-pipeline", include_str!("../workloads/ml-pipeline.ron")),
+    ("granularity", include_str!("../workloads/granularity.ron")),
+    ("imbalance", include_str!("../workloads/imbalance.ron")),
+    (
+        "dependencies",
+        include_str!("../workloads/dependencies.ron"),
+    ),
+    ("big-little", include_str!("../workloads/big-little.ron")),
+    ("faults", include_str!("../workloads/faults.ron")),
+    (
+        "task-vs-data",
+        include_str!("../workloads/task-vs-data.ron"),
+    ),
+    ("fork-join", include_str!("../workloads/fork-join.ron")),
+];
+
+/// Finds and loads a workload: a path if that file exists; otherwise a bare name (`mixed.ron`
+/// or `mixed`) looked up in `./workloads/` and then among the built-in workloads.
+pub fn find(arg: &str) -> Result<Loaded, WorkloadError> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        return load_file(path);
+    }
+    let stem = arg.strip_suffix(".ron").unwrap_or(arg);
+    let is_bare = !arg.contains(['/', '\\']);
+    if is_bare {
+        for candidate in [format!("workloads/{stem}.ron"), format!("workloads/{arg}")] {
+            let candidate = Path::new(&candidate);
+            if candidate.is_file() {
+                return load_file(candidate);
+            }
+        }
+        if let Some((name, text)) = BUILTIN.iter().find(|(name, _)| *name == stem) {
+            return parse(text, &format!("built-in:{name}"));
+        }
+    }
+    let known: Vec<&str> = BUILTIN.iter().map(|(name, _)| *name).collect();
+    let message = if path.exists() {
+        "is not a file".to_string()
+    } else if is_bare {
+        format!(
+            "no such file here or in ./workloads/, and no built-in workload of that name (built in: {})",
+            known.join(", ")
+        )
+    } else {
+        "no such file".to_string()
+    };
+    Err(WorkloadError {
+        source_name: arg.to_string(),
+        position: None,
+        message,
+    })
+}
+
+/// Loads and checks the workload in the file at `path`.
+pub fn load_file(path: &Path) -> Result<Loaded, WorkloadError> {
+    let source_name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| WorkloadError {
+        source_name: source_name.clone(),
+        position: None,
+        message: format!("cannot read the file: {e}"),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        WorkloadError {
+            source_name: source_name.clone(),
+            position: Some(line_col(valid, valid.len())),
+            message: "the file is not valid UTF-8 text (a workload is a RON text file)".to_string(),
+        }
+    })?;
+    parse(&text, &source_name)
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, col)
+}
+
+/// Parses and checks a workload from RON text; `source_name` is used in messages.
+pub fn parse(text: &str, source_name: &str) -> Result<Loaded, WorkloadError> {
+    let options = ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME);
+    let workload: Workload = options.from_str(text).map_err(|e| WorkloadError {
+        source_name: source_name.to_string(),
+        position: Some((e.span.start.line, e.span.start.col)),
+        message: e.code.to_string(),
+    })?;
+    check(&workload).map_err(|(group, message)| WorkloadError {
+        source_name: source_name.to_string(),
+        position: group.and_then(|(g, nth)| find_group(text, &g, nth)),
+        message,
+    })?;
+    Ok(Loaded {
+        workload,
+        source_name: source_name.to_string(),
+    })
+}
+
+/// Where group `name` is written (its `nth` definition, from 0), for messages about it.
+fn find_group(text: &str, name: &str, nth: usize) -> Option<(usize, usize)> {
+    let quoted = format!("\"{name}\"");
+    let mut at = text.match_indices(&quoted).map(|(i, _)| i).filter(|&i| {
+        // The group's own `name:` field, not a mention in someone's `after` list.
+        text[..i].trim_end().ends_with(':')
+            && text[..i]
+                .trim_end()
+                .trim_end_matches(':')
+                .trim_end()
+                .ends_with("name")
+    });
+    let at = at.nth(nth)?;
+    Some(line_col(text.as_bytes(), at))
+}
+
+/// A check's failure: the group it is about (its name, and which definition of that name), and
+/// the message.
+type CheckError = (Option<(String, usize)>, String);
+
+/// Every check of the spec's "Bad input" section that does not need the machine.
+fn check(w: &Workload) -> Result<(), CheckError> {
+    let plain = |message: String| (None, message);
+    if w.groups.is_empty() {
+        return Err(plain(
+            "`groups` is empty: a workload needs at least one group".into(),
+        ));
+    }
+    if !(0.0..=1.0).contains(&w.faults.panic_rate) {
+        return Err(plain(format!(
+            "faults: `panic_rate` must be between 0 and 1, got {}",
+            w.faults.panic_rate
+        )));
+    }
+    if w.faults.max_retries > 1000 {
+        return Err(plain(format!(
+            "faults: `max_retries` must be at most 1000, got {}",
+            w.faults.max_retries
+        )));
+    }
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, g) in w.groups.iter().enumerate() {
+        let in_group = |message: String| {
+            (
+                Some((g.name.clone(), 0)),
+                format!("group \"{}\": {message}", g.name),
+            )
+        };
+        if index.insert(g.name.as_str(), i).is_some() {
+            return Err((
+                Some((g.name.clone(), 1)),
+                format!(
+                    "group \"{}\": the name is used by an earlier group too; group names must be unique",
+                    g.name
+                ),
+            ));
+        }
+        if g.count == 0 {
+            return Err(in_group("`count` must be at least 1".into()));
+        }
+        if !(g.jitter.is_finite() && (0.0..1.0).contains(&g.jitter)) {
+            return Err(in_group(format!(
+                "`jitter` must be in [0, 1), got {}",
+                g.jitter
+            )));
+        }
+        match g.arrival {
+            Arrival::AtStart => {}
+            Arrival::Every { us } if !(0.0..=3.6e9).contains(&us) => {
+                return Err(in_group(format!(
+                    "`Every(us: ..)` must be a finite period >= 0 and at most an hour, got {us}"
+                )));
+            }
+            Arrival::Poisson { per_sec } if !(per_sec.is_finite() && per_sec > 0.0) => {
+                return Err(in_group(format!(
+                    "`Poisson(per_sec: ..)` must be a finite rate > 0, got {per_sec}"
+                )));
+            }
+            Arrival::Every { .. } | Arrival::Poisson { .. } => {}
+        }
+        // The largest size jitter can produce must be valid too.
+        let largest = g.kernel.scaled(1.0 + g.jitter);
+        g.kernel
+            .validate()
+            .and_then(|()| largest.validate())
+            .map_err(|e| in_group(format!("kernel {}: {e}", g.kernel.name())))?;
+    }
+    for g in &w.groups {
+        for dep in &g.after {
+            if !index.contains_key(dep.as_str()) {
+                let names: Vec<&str> = w.groups.iter().map(|g| g.name.as_str()).collect();
+                return Err((
+                    Some((g.name.clone(), 0)),
+                    format!(
+                        "group \"{}\": `after` names \"{dep}\", which is not a group (groups: {})",
+                        g.name,
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(w, &index) {
+        return Err((
+            Some((cycle[0].clone(), 0)),
+            format!(
+                "dependency cycle: {} (each waits for the next in `after`)",
+                cycle.join(" -> ")
+            ),
+        ));
+    }
+    let total = total_tasks(w);
+    if total > MAX_TASKS {
+        return Err(plain(format!(
+            "the workload has {total} tasks in all (tasks spawned by Fib included); the limit is {MAX_TASKS}"
+        )));
+    }
+    Ok(())
+}
+
+/// A cycle in the `after` graph, as group names with the first repeated at the end.
+fn find_cycle(w: &Workload, index: &HashMap<&str, usize>) -> Option<Vec<String>> {
+    // Depth-first search with three colours; the stack holds the current path.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    fn visit(
+        g: usize,
+        w: &Workload,
+        index: &HashMap<&str, usize>,
+        marks: &mut [Mark],
+        path: &mut Vec<usize>,
+    ) -> Option<Vec<String>> {
+        marks[g] = Mark::OnPath;
+        path.push(g);
+        for dep in &w.groups[g].after {
+            let d = index[dep.as_str()];
+            match marks[d] {
+                Mark::OnPath => {
+                    let from = path.iter().position(|&p| p == d).unwrap_or(0);
+                    let mut cycle: Vec<String> = path[from..]
+                        .iter()
+                        .map(|&p| w.groups[p].name.clone())
+                        .collect();
+                    cycle.push(w.groups[d].name.clone());
+                    return Some(cycle);
+                }
+                Mark::New => {
+                    if let Some(c) = visit(d, w, index, marks, path) {
+                        return Some(c);
+                    }
+                }
+                Mark::Done => {}
+            }
+        }
+        path.pop();
+        marks[g] = Mark::Done;
+        None
+    }
+    let mut marks = vec![Mark::New; w.groups.len()];
+    let mut path = Vec::new();
+    (0..w.groups.len()).find_map(|g| {
+        if marks[g] == Mark::New {
+            visit(g, w, index, &mut marks, &mut path)
+        } else {
+            None
+        }
+    })
+}
+
+/// Tasks in all, those spawned by `Fib` included (saturating, so absurd sizes stay comparable).
+pub fn total_tasks(w: &Workload) -> u64 {
+    w.groups
+        .iter()
+        .map(|g| (g.count as u64).saturating_mul(tasks_per_root(&g.kernel)))
+        .fold(0, u64::saturating_add)
+}
+
+/// Tasks one root task of this kernel amounts to: 1, or the whole `Fib` call tree.
+pub fn tasks_per_root(kernel: &Kernel) -> u64 {
+    match *kernel {
+        Kernel::Fib { n, cutoff } => fib_tree_size(n, cutoff),
+        _ => 1,
+    }
+}
+
+/// Nodes in the fork-join call tree of `Fib(n, cutoff)`: a node spawns children `n-1` and `n-2`
+/// while `n > cutoff` and `n >= 2`. Saturates at `u64::MAX`.
+pub fn fib_tree_size(n: u32, cutoff: u32) -> u64 {
+    // Rolling sizes of the trees of k-2 and k-1. They pass u64::MAX near k = 93, so the loop
+    // stops long before an absurd `n` could cost time.
+    let (mut before, mut last) = (1u64, 1u64);
+    for k in 0..=n {
+        let size = if k < 2 || k <= cutoff {
+            1
+        } else {
+            1u64.saturating_add(last).saturating_add(before)
+        };
+        if size == u64::MAX {
+            return size;
+        }
+        (before, last) = (last, size);
+    }
+    last
+}
+
+impl Workload {
+    /// The machine after applying `overrides` to the file's; checks it.
+    pub fn resolve_machine(&self, overrides: &Overrides) -> Result<ResolvedMachine, String> {
+        let file_speeds = self.machine.speeds.clone();
+        let workers = overrides
+            .workers
+            .or(overrides.speeds.as_ref().map(Vec::len))
+            .or(self.machine.workers)
+            .or(file_speeds.as_ref().map(Vec::len))
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        if workers == 0 || workers > MAX_WORKERS {
+            return Err(format!(
+                "machine: `workers` must be between 1 and {MAX_WORKERS}, got {workers}"
+            ));
+        }
+        let speeds = match (&overrides.speeds, file_speeds) {
+            (Some(s), _) => s.clone(),
+            (None, Some(s)) if overrides.workers.is_none() || s.len() == workers => s,
+            (None, Some(s)) => {
+                return Err(format!(
+                    "--workers {workers} does not match the workload's {} speeds; give --speeds with {workers} values too",
+                    s.len()
+                ));
+            }
+            (None, None) => vec![1.0; workers],
+        };
+        if speeds.len() != workers {
+            return Err(format!(
+                "machine: `speeds` has {} entries but `workers` is {workers}; give one speed per worker",
+                speeds.len()
+            ));
+        }
+        if let Some((i, s)) = speeds
+            .iter()
+            .enumerate()
+            .find(|(_, s)| !(**s > 0.0 && **s <= 1.0))
+        {
+            return Err(format!(
+                "machine: speed {s} of worker {i} is outside (0, 1]"
+            ));
+        }
+        // Tasks that allocate run on every worker at once: refuse what could not fit.
+        let at_once = workers as u64;
+        if let Some(g) = self.groups.iter().find(|g| {
+            let per_task = g.kernel.scaled(1.0 + g.jitter).memory_bytes();
+            per_task.saturating_mul(at_once.min(g.count as u64)) > MAX_CONCURRENT_BYTES
+        }) {
+            return Err(format!(
+                "group \"{}\": {} workers running it at once would need about {} MiB, more than the {} MiB allowed",
+                g.name,
+                at_once.min(g.count as u64),
+                g.kernel
+                    .scaled(1.0 + g.jitter)
+                    .memory_bytes()
+                    .saturating_mul(at_once.min(g.count as u64))
+                    >> 20,
+                MAX_CONCURRENT_BYTES >> 20
+            ));
+        }
+        Ok(ResolvedMachine { speeds })
+    }
+}
+
+/// Parses one value of `--speeds 1,1,0.5,0.5`.
+pub fn parse_speed(part: &str) -> Result<f64, String> {
+    let part = part.trim();
+    let speed: f64 = part
+        .parse()
+        .map_err(|_| format!("`{part}` is not a number"))?;
+    if speed > 0.0 && speed <= 1.0 {
+        Ok(speed)
+    } else {
+        Err(format!("speed {part} is outside (0, 1]"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> Workload {
+        parse(text, "t.ron").map(|l| l.workload).unwrap()
+    }
+
+    fn err(text: &str) -> String {
+        parse(text, "t.ron").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn optional_fields_are_written_bare_and_defaults_apply() {
+        let w = ok(
+            r#"(name: "x", machine: (workers: 3), groups: [(name: "a", kernel: Spin(us: 1.0), count: 2)])"#,
+        );
+        assert_eq!(w.machine.workers, Some(3));
+        assert_eq!(w.machine.speeds, None);
+        assert_eq!(w.seed, 0);
+        assert_eq!(w.groups[0].arrival, Arrival::AtStart);
+        assert_eq!(w.faults, Faults::default());
+    }
+
+    #[test]
+    fn struct_names_may_be_written() {
+        let w = ok(
+            r#"Workload(name: "x", machine: Machine(speeds: [1.0, 0.5]), faults: Faults(panic_rate: 0.5),
+            groups: [Group(name: "a", kernel: Spin(us: 1.0), count: 2, arrival: Every(us: 5.0))])"#,
+        );
+        assert_eq!(w.groups[0].arrival, Arrival::Every { us: 5.0 });
+        assert_eq!(
+            w.resolve_machine(&Overrides::default()).unwrap().speeds,
+            vec![1.0, 0.5]
+        );
+    }
+
+    #[test]
+    fn syntax_errors_give_line_and_column() {
+        let e = err("(name: \"x\",\n groups: [(name: \"a\" kernel: Spin(us: 1.0), count: 1)])");
+        assert!(e.starts_with("t.ron:2:"), "{e}");
+    }
+
+    #[test]
+    fn fib_tree_sizes() {
+        assert_eq!(fib_tree_size(30, 0), 2_692_537);
+        assert_eq!(fib_tree_size(5, 10), 1);
+        assert_eq!(fib_tree_size(2, 0), 3);
+        assert_eq!(fib_tree_size(200, 0), u64::MAX);
+        assert_eq!(
+            fib_tree_size(u32::MAX, 0),
+            u64::MAX,
+            "an absurd n costs no time or memory"
+        );
+    }
+
+    #[test]
+    fn cycles_are_named() {
+        let e = err(r#"(name: "x", groups: [
+            (name: "a", kernel: Spin(us: 1.0), count: 1, after: ["c"]),
+            (name: "b", kernel: Spin(us: 1.0), count: 1, after: ["a"]),
+            (name: "c", kernel: Spin(us: 1.0), count: 1, after: ["b"]),
+        ])"#);
+        assert!(e.contains("dependency cycle: a -> c -> b -> a"), "{e}");
+        assert!(e.starts_with("t.ron:2:"), "{e}");
+    }
+
+    #[test]
+    fn overrides_apply() {
+        let w = ok(
+            r#"(name: "x", machine: (workers: 4, speeds: [1.0, 1.0, 0.5, 0.5]), groups: [(name: "a", kernel: Spin(us: 1.0), count: 1)])"#,
+        );
+        let o = Overrides {
+            workers: Some(2),
+            speeds: Some(vec![1.0, 0.25]),
+            seed: None,
+        };
+        assert_eq!(w.resolve_machine(&o).unwrap().speeds, vec![1.0, 0.25]);
+        let o = Overrides {
+            workers: Some(2),
+            ..Overrides::default()
+        };
+        assert!(w.resolve_machine(&o).unwrap_err().contains("--speeds"));
+        let o = Overrides {
+            speeds: Some(vec![1.0; 3]),
+            ..Overrides::default()
+        };
+        assert_eq!(w.resolve_machine(&o).unwrap().workers(), 3);
+    }
+
+    #[test]
+    fn speeds_parse() {
+        assert_eq!(parse_speed(" 0.5").unwrap(), 0.5);
+        assert!(parse_speed("0").unwrap_err().contains("outside (0, 1]"));
+        assert!(parse_speed("NaN").unwrap_err().contains("outside (0, 1]"));
+        assert!(parse_speed("x").unwrap_err().contains("not a number"));
+    }
+
+    #[test]
+    fn every_builtin_workload_loads() {
+        for (name, text) in BUILTIN {
+            let w = parse(text, name).unwrap_or_else(|e| panic!("{e}")).workload;
+            assert_eq!(&w.name, name, "a built-in's name matches its file name");
+            assert!(!w.description.is_empty(), "{name} says what to watch for");
+        }
+    }
+}
