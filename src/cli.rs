@@ -1,0 +1,543 @@
+//! The command line: parse arguments, run what was asked, and turn the outcome into an exit
+//! status (0 done, 2 bad usage or input, 130 interrupted). `../shared/spec/cli-and-report.md`
+//! is the contract.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::exec::{self, Progress, RunOptions, RunResult};
+use crate::kernels::KERNELS;
+use crate::plan::Plan;
+use crate::report::{Report, fmt_ns};
+use crate::workload::{self, Loaded, Overrides, ResolvedMachine};
+
+/// Exit status of a run stopped by Ctrl-C.
+pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit status for bad usage or bad input.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Examples:
+  schedlab --policy steal --workload mixed.ron      run the card's example
+  schedlab --policy rr --workload imbalance --headless --json report.json
+  schedlab compare --workload big-little            every policy on one workload
+  schedlab check my-workload.ron                    validate a file
+  schedlab list                                     policies, kernels, shipped workloads
+
+A workload is a path, or the name of a shipped one (looked up in ./workloads/, then built in).
+Exit status: 0 the run finished (failed tasks included), 2 bad usage or input, 130 interrupted.";
+
+/// A terminal scheduling lab: pluggable policies run real workloads on OS threads.
+#[derive(Debug, Parser)]
+#[command(
+    name = "schedlab",
+    version,
+    about,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the same workload under each policy and print one comparison table.
+    Compare(CompareArgs),
+    /// Validate a workload and print what it holds, or the error.
+    Check {
+        /// Workload file, or the name of a shipped workload.
+        workload: String,
+        #[command(flatten)]
+        machine: MachineArgs,
+    },
+    /// List the policies, kernels and shipped workloads.
+    List,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Scheduling policy: fifo, rr (round-robin), steal (work-stealing), hetero (heterogeneous).
+    #[arg(short, long, default_value = "steal", value_parser = parse_policy)]
+    policy: String,
+    /// Workload file, or the name of a shipped workload (e.g. mixed.ron or mixed).
+    #[arg(short, long, required = true)]
+    workload: Option<String>,
+    #[command(flatten)]
+    machine: MachineArgs,
+    /// No TUI: a progress line on stderr while it runs, the summary table on stdout at the end.
+    #[arg(long)]
+    headless: bool,
+    /// Write the run report as JSON to PATH (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    json: Option<String>,
+    /// Write a Chrome Trace Event Format file (one track per worker) for Perfetto or chrome://tracing.
+    /// Expect roughly 150 bytes per scheduling event, about 300 bytes per task.
+    #[arg(long, value_name = "PATH")]
+    trace: Option<PathBuf>,
+    #[command(flatten)]
+    exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+struct CompareArgs {
+    /// Workload file, or the name of a shipped workload.
+    #[arg(short, long)]
+    workload: String,
+    /// Policies to compare, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "fifo,rr,steal,hetero", value_parser = parse_policy)]
+    policies: Vec<String>,
+    #[command(flatten)]
+    machine: MachineArgs,
+    /// Write `{ "schema": 1, "runs": [report, ...] }` to PATH (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    json: Option<String>,
+    #[command(flatten)]
+    exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+struct MachineArgs {
+    /// Worker threads (overrides the workload's machine).
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// Relative speed of each worker in (0, 1], comma-separated, e.g. 1,1,0.5,0.5 (slower speeds are emulated).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = workload::parse_speed)]
+    speeds: Option<Vec<f64>>,
+    /// Seed of every random choice (overrides the workload's).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+struct ExecArgs {
+    /// Do not pin worker threads to cores.
+    #[arg(long)]
+    no_pin: bool,
+}
+
+impl MachineArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            workers: self.workers,
+            speeds: self.speeds.clone(),
+            seed: self.seed,
+        }
+    }
+}
+
+fn parse_policy(name: &str) -> Result<String, String> {
+    match schedlab_policies::find(name) {
+        Some(info) => Ok(info.name.to_string()),
+        None => {
+            let valid: Vec<String> = schedlab_policies::ALL
+                .iter()
+                .map(|p| {
+                    if p.aliases.is_empty() {
+                        p.name.to_string()
+                    } else {
+                        format!("{} ({})", p.name, p.aliases.join(", "))
+                    }
+                })
+                .collect();
+            Err(format!(
+                "unknown policy `{name}`; valid policies: {}",
+                valid.join(", ")
+            ))
+        }
+    }
+}
+
+/// Set by the Ctrl-C handler.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let handler_flag = flag.clone();
+        // A second Ctrl-C leaves at once. If a handler cannot be installed, Ctrl-C simply keeps
+        // its default meaning.
+        let _ = ctrlc::set_handler(move || {
+            if handler_flag.swap(true, Ordering::SeqCst) {
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        });
+        flag
+    })
+    .clone()
+}
+
+/// Parses the command line, runs it and returns the exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("schedlab: error: {e:#}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Some(Command::Compare(args)) => compare(&args),
+        Some(Command::Check { workload, machine }) => check(&workload, &machine),
+        Some(Command::List) => {
+            print!("{}", list());
+            Ok(ExitCode::SUCCESS)
+        }
+        None => run_one(&cli.run),
+    }
+}
+
+/// A workload ready to run.
+struct Prepared {
+    loaded: Loaded,
+    machine: ResolvedMachine,
+    plan: Plan,
+}
+
+fn prepare(arg: &str, machine: &MachineArgs) -> Result<Prepared> {
+    let loaded = workload::find(arg)?;
+    let overrides = machine.overrides();
+    let resolved = loaded
+        .workload
+        .resolve_machine(&overrides)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", loaded.source_name))?;
+    let seed = overrides.seed.unwrap_or(loaded.workload.seed);
+    let plan = Plan::new(&loaded.workload, seed);
+    Ok(Prepared {
+        loaded,
+        machine: resolved,
+        plan,
+    })
+}
+
+fn execute(p: &Prepared, policy: &str, record: bool, pin: bool, progress: bool) -> RunResult {
+    let options = RunOptions {
+        record,
+        pin,
+        stop: Some(interrupt_flag()),
+        events: None,
+    };
+    let tty = progress && std::io::stderr().is_terminal();
+    let mut last_shown = 0u128;
+    let mut tick = |p: Progress| {
+        // A line updated in place on a terminal, ten times a second.
+        if tty && p.elapsed.as_millis() / 100 != last_shown {
+            last_shown = p.elapsed.as_millis() / 100;
+            eprint!(
+                "\r{policy}: {}/{} tasks, {:.1} s  ",
+                p.finished,
+                p.total,
+                p.elapsed.as_secs_f64()
+            );
+        }
+    };
+    let result = exec::run(&p.plan, &p.machine, policy, &options, &mut tick)
+        .expect("policy names are checked when parsing arguments");
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    result
+}
+
+fn report_of(p: &Prepared, run: &RunResult) -> Report {
+    let w = &p.loaded.workload;
+    Report::new(&w.name, &w.description, &p.plan, &p.machine, run)
+}
+
+fn write_to(
+    path: &str,
+    what: &str,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    if path == "-" {
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        write(&mut lock).with_context(|| format!("cannot write the {what} to stdout"))?;
+        return Ok(());
+    }
+    let file =
+        std::fs::File::create(Path::new(path)).with_context(|| format!("cannot create {path}"))?;
+    let mut out = std::io::BufWriter::new(file);
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .with_context(|| format!("cannot write the {what} to {path}"))
+}
+
+fn run_one(args: &RunArgs) -> Result<ExitCode> {
+    let Some(arg) = &args.workload else {
+        bail!("--workload is required")
+    };
+    let p = prepare(arg, &args.machine)?;
+    if !args.headless {
+        if std::io::stdout().is_terminal() {
+            eprintln!(
+                "schedlab: the live TUI is not available in this version; showing the headless summary"
+            );
+        } else {
+            eprintln!("schedlab: stdout is not a terminal, so no TUI: headless summary");
+        }
+    }
+    let w = &p.loaded.workload;
+    eprintln!(
+        "schedlab: running {} ({} tasks) under {} on {} workers...",
+        w.name,
+        p.plan.total,
+        args.policy,
+        p.machine.workers()
+    );
+    let record = args.trace.is_some();
+    let run = execute(&p, &args.policy, record, !args.exec.no_pin, true);
+    let report = report_of(&p, &run);
+    let json_to_stdout = args.json.as_deref() == Some("-");
+    if json_to_stdout {
+        eprint!("{}", report.summary());
+    } else {
+        print!("{}", report.summary());
+    }
+    if let Some(path) = &args.json {
+        write_to(path, "report", |out| {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)
+        })?;
+    }
+    if let Some(path) = &args.trace {
+        let path = path.to_string_lossy();
+        write_to(&path, "trace", |out| {
+            crate::trace::write(out, &p.plan, &report, &run.timeline)
+        })?;
+        eprintln!(
+            "schedlab: trace written to {path} (open it in https://ui.perfetto.dev or chrome://tracing)"
+        );
+    }
+    Ok(if report.interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn compare(args: &CompareArgs) -> Result<ExitCode> {
+    let p = prepare(&args.workload, &args.machine)?;
+    let mut reports = Vec::new();
+    for policy in &args.policies {
+        eprintln!("schedlab: {} under {policy}...", p.loaded.workload.name);
+        let run = execute(&p, policy, false, !args.exec.no_pin, true);
+        reports.push(report_of(&p, &run));
+        if run.interrupted {
+            break;
+        }
+    }
+    let table = comparison(&reports);
+    if args.json.as_deref() == Some("-") {
+        eprint!("{table}");
+    } else {
+        print!("{table}");
+    }
+    if let Some(path) = &args.json {
+        let doc = serde_json::json!({ "schema": crate::report::SCHEMA, "runs": reports });
+        write_to(path, "comparison", |out| {
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            writeln!(out)
+        })?;
+    }
+    let interrupted = reports.iter().any(|r| r.interrupted);
+    Ok(if interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The comparison table of `compare`.
+pub fn comparison(reports: &[Report]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if let Some(first) = reports.first() {
+        let _ = writeln!(
+            out,
+            "{}: {} tasks on {} workers, seed {}{}",
+            first.workload,
+            first.tasks.total,
+            first.workers.len(),
+            first.seed,
+            if first.speeds_emulated {
+                " (slower speeds emulated)"
+            } else {
+                ""
+            }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<8} {:>10} {:>11} {:>7} {:>11} {:>14} {:>10} {:>8} {:>7}",
+        "policy",
+        "makespan",
+        "efficiency",
+        "idle %",
+        "overhead %",
+        "overhead/task",
+        "p99 wait",
+        "steals",
+        "failed"
+    );
+    let best = reports.iter().map(|r| r.makespan_ns).min().unwrap_or(0);
+    for r in reports {
+        let total: u64 = r.makespan_ns * r.workers.len() as u64;
+        let share = |f: fn(&crate::report::WorkerReport) -> u64| {
+            let sum: u64 = r.workers.iter().map(f).sum();
+            if total == 0 {
+                0.0
+            } else {
+                sum as f64 * 100.0 / total as f64
+            }
+        };
+        let _ = writeln!(
+            out,
+            "{:<8} {:>10} {:>10.1}% {:>7.1} {:>11.1} {:>14} {:>10} {:>8} {:>7}{}",
+            r.policy,
+            fmt_ns(r.makespan_ns),
+            r.efficiency * 100.0,
+            share(|w| w.idle_ns),
+            share(|w| w.overhead_ns),
+            fmt_ns(r.overhead_ns_per_task),
+            fmt_ns(r.wait_ns.p99),
+            r.workers.iter().map(|w| w.steals).sum::<u64>(),
+            r.tasks.failed,
+            if r.makespan_ns == best && reports.len() > 1 {
+                "  <- fastest"
+            } else {
+                ""
+            }
+        );
+    }
+    out
+}
+
+fn check(arg: &str, machine: &MachineArgs) -> Result<ExitCode> {
+    let p = prepare(arg, machine)?;
+    print!("{}", describe(&p));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(p: &Prepared) -> String {
+    use std::fmt::Write as _;
+    let w = &p.loaded.workload;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: ok", p.loaded.source_name);
+    let _ = writeln!(out, "workload   {}", w.name);
+    if !w.description.is_empty() {
+        let _ = writeln!(out, "about      {}", w.description);
+    }
+    let speeds: Vec<String> = p.machine.speeds.iter().map(|s| s.to_string()).collect();
+    let _ = writeln!(
+        out,
+        "machine    {} workers, speeds {}{}",
+        p.machine.workers(),
+        speeds.join(", "),
+        if p.machine.emulated() {
+            " (slower speeds emulated)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(out, "seed       {}", p.plan.seed);
+    let _ = writeln!(
+        out,
+        "faults     panic rate {}, up to {} retries",
+        w.faults.panic_rate, w.faults.max_retries
+    );
+    let _ = writeln!(out, "tasks      {} in all", p.plan.total);
+    let mut estimated_work = 0.0;
+    let _ = writeln!(out, "\ngroups:");
+    for (g, group) in w.groups.iter().enumerate() {
+        let gp = &p.plan.groups[g];
+        let tasks = gp.roots as u64 * u64::from(gp.tree);
+        let est: f64 = match &gp.fib {
+            Some(fib) => {
+                // Every node of the call tree, by its n.
+                let mut per_root = 0.0;
+                let mut stack = vec![fib.n];
+                while let Some(n) = stack.pop() {
+                    per_root += f64::from(fib.cost_us[n as usize]);
+                    if !fib.is_leaf(n) && stack.len() < 1_000_000 {
+                        stack.extend([n - 1, n - 2]);
+                    }
+                }
+                per_root * gp.roots as f64
+            }
+            None => f64::from(gp.cost_us) * gp.roots as f64,
+        };
+        estimated_work += est;
+        let kernel =
+            ron::to_string(&group.kernel).unwrap_or_else(|_| group.kernel.name().to_string());
+        let mut line = format!("  {:<14} {:>8} x {kernel}", group.name, tasks);
+        if !group.after.is_empty() {
+            let _ = write!(line, "  after {}", group.after.join(", "));
+        }
+        match group.arrival {
+            workload::Arrival::AtStart => {}
+            a => {
+                let _ = write!(line, "  arrival {}", ron::to_string(&a).unwrap_or_default());
+            }
+        }
+        if group.jitter > 0.0 {
+            let _ = write!(line, "  jitter {}", group.jitter);
+        }
+        let _ = writeln!(
+            out,
+            "{line}  ~{} per task",
+            fmt_ns((est * 1e3 / tasks as f64) as u64)
+        );
+    }
+    let speed_sum: f64 = p.machine.speeds.iter().sum();
+    let _ = writeln!(
+        out,
+        "\nestimated work {} (about {} on this machine's {} workers)",
+        fmt_ns((estimated_work * 1e3) as u64),
+        fmt_ns((estimated_work * 1e3 / speed_sum) as u64),
+        p.machine.workers()
+    );
+    out
+}
+
+/// The text of `schedlab list`.
+pub fn list() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("policies:\n");
+    for p in schedlab_policies::ALL {
+        let names = std::iter::once(p.name)
+            .chain(p.aliases.iter().copied())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(out, "  {names:<24} {}", p.about);
+    }
+    out.push_str("\nkernels:\n");
+    for (name, about) in KERNELS {
+        let _ = writeln!(out, "  {name:<12} {about}");
+    }
+    out.push_str(
+        "\nworkloads (built in; a file of the same name in ./workloads/ takes precedence):\n",
+    );
+    for (name, text) in workload::BUILTIN {
+        let about = workload::parse(text, name)
+            .map(|l| l.workload.description)
+            .unwrap_or_default();
+        let first_sentence = about.split_inclusive(". ").next().unwrap_or("").trim();
+        let _ = writeln!(out, "  {name:<14} {first_sentence}");
+    }
+    out
+}

@@ -1,0 +1,722 @@
+//! The executor: real OS threads running a [`Plan`] under a scheduling policy.
+//!
+//! One thread per worker (pinned to a core when there are enough cores) loops: ask the policy
+//! for a task (`take`, then `steal`), run its body, make ready what it released, and when
+//! nothing is to be had, back off and then park (see `exec/sleep.rs`). The calling thread is
+//! the *releaser*: it makes the initial tasks ready, releases timed arrivals on schedule, and
+//! watches for the end of the run or an interrupt.
+//!
+//! Every worker times its own calls into the policy (overhead), its task bodies (busy) and the
+//! rest (idle), keeps its own counters and histograms, and records events into its own buffer.
+//! Nothing is shared per task except what the policy itself shares: a task's mutable state
+//! (when it became ready, its attempt, `Fib`'s `n`) travels inside the [`Task`] value through
+//! the policy's queues, its fixed facts come from the [`Plan`]'s layout, finished tasks are
+//! counted locally and flushed in batches, and a group's completion is tracked only for groups
+//! that someone waits for. Timestamps come from the CPU's time-stamp counter (quanta), a few
+//! nanoseconds a read.
+
+mod sleep;
+
+use std::cell::Cell;
+use std::hint::black_box;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crossbeam::channel::{self, Sender};
+use crossbeam::sync::Parker;
+use crossbeam::utils::{Backoff, CachePadded};
+use hdrhistogram::Histogram;
+use schedlab_policies::{Machine, Policy, Task, Wake, WithPolicy};
+
+use crate::kernels;
+use crate::plan::Plan;
+use crate::record::{Chunk, Kind, Outcome, Recorder, Timeline};
+use crate::workload::ResolvedMachine;
+use sleep::Sleep;
+
+/// Finished tasks a worker counts locally before telling everyone.
+const FLUSH_FINISHED: usize = 256;
+/// How often the releaser looks at the clock while waiting (for interrupts and progress).
+const TICK: Duration = Duration::from_millis(10);
+
+thread_local! {
+    /// Set while this thread runs a task body, so the panic hook stays quiet for the panics the
+    /// workload injects (they are caught, counted and retried, not bugs).
+    static IN_TASK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Wraps the current panic hook so that panics inside task bodies print nothing; every other
+/// panic still reaches the previous hook. Call again after anything else replaces the hook (the
+/// TUI's terminal-restoring hook).
+pub fn quiet_task_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !IN_TASK.with(Cell::get) {
+            previous(info);
+        }
+    }));
+}
+
+/// How to run.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// Record the timeline (events). Off, each event costs one branch.
+    pub record: bool,
+    /// Pin each worker to its own core when there are at least as many cores as workers.
+    pub pin: bool,
+    /// Set from outside (Ctrl-C) to stop the run early.
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Where recorded chunks go as they are made, for a live view. When `None`, they are
+    /// gathered into the returned [`Timeline`].
+    pub events: Option<Sender<Chunk>>,
+}
+
+/// How far a run has got, for progress displays.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Tasks finished (counted in batches, so slightly behind).
+    pub finished: usize,
+    /// Tasks in all.
+    pub total: usize,
+    /// Time since the start.
+    pub elapsed: Duration,
+}
+
+/// What one worker measured.
+#[derive(Debug, Clone)]
+pub struct WorkerStats {
+    /// Time inside task bodies, emulated slowdown included.
+    pub busy_ns: u64,
+    /// Time inside calls into the scheduler.
+    pub overhead_ns: u64,
+    /// Time backing off or parked.
+    pub idle_ns: u64,
+    /// Task bodies' real time (speed 1.0).
+    pub work_ns: u64,
+    /// Attempts run.
+    pub tasks: u64,
+    /// Tasks taken from other workers.
+    pub steals: u64,
+    /// Victims tried.
+    pub steal_attempts: u64,
+    /// Outcomes this worker decided.
+    pub tally: Tally,
+    /// Ready → start, per attempt.
+    pub wait: Histogram<u64>,
+    /// Body time per attempt, per group.
+    pub groups: Vec<Histogram<u64>>,
+    /// Wrapping sum of the tasks' results: the same for every policy on the same seed.
+    pub checksum: u64,
+}
+
+/// How a task ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+/// Task outcomes counted by one thread.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Tasks completed.
+    pub completed: u64,
+    /// Tasks failed after their last retry.
+    pub failed: u64,
+    /// Tasks cancelled because something they depend on failed (or the run was interrupted).
+    pub cancelled: u64,
+    /// Attempts retried.
+    pub retried: u64,
+    /// Finished but not yet subtracted from the run's count of unfinished tasks.
+    pending: usize,
+}
+
+fn histogram(sigfig: u8) -> Histogram<u64> {
+    // Auto-resizing, so memory follows the values actually seen; 1..=3 significant figures are
+    // always valid, so this cannot fail.
+    Histogram::new(sigfig).expect("1 to 5 significant figures are valid")
+}
+
+impl WorkerStats {
+    fn new(groups: usize) -> Self {
+        WorkerStats {
+            busy_ns: 0,
+            overhead_ns: 0,
+            idle_ns: 0,
+            work_ns: 0,
+            tasks: 0,
+            steals: 0,
+            steal_attempts: 0,
+            tally: Tally::default(),
+            wait: histogram(3),
+            groups: (0..groups).map(|_| histogram(2)).collect(),
+            checksum: 0,
+        }
+    }
+}
+
+/// Everything a finished (or interrupted) run measured.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The policy's canonical name.
+    pub policy: &'static str,
+    /// From the start to the moment the last task finished (or the interrupt).
+    pub makespan_ns: u64,
+    /// Per worker, in worker order.
+    pub workers: Vec<WorkerStats>,
+    /// Outcomes decided by the releaser (cancellations at arrival).
+    pub released: Tally,
+    /// Whether the run was stopped before every task finished.
+    pub interrupted: bool,
+    /// Tasks in all.
+    pub total: usize,
+    /// The recorded events, unless they were sent to [`RunOptions::events`].
+    pub timeline: Timeline,
+}
+
+/// Runs `plan` on `machine` under the policy named `policy`; `None` if no policy has that name.
+/// `on_tick` is called about every 10 ms from the calling thread while the run goes on.
+pub fn run(
+    plan: &Plan,
+    machine: &ResolvedMachine,
+    policy: &str,
+    options: &RunOptions,
+    on_tick: &mut dyn FnMut(Progress),
+) -> Option<RunResult> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(quiet_task_panics);
+    schedlab_policies::with_policy(
+        policy,
+        Visit {
+            plan,
+            machine,
+            options,
+            on_tick,
+        },
+    )
+}
+
+struct Visit<'a> {
+    plan: &'a Plan,
+    machine: &'a ResolvedMachine,
+    options: &'a RunOptions,
+    on_tick: &'a mut dyn FnMut(Progress),
+}
+
+impl WithPolicy for Visit<'_> {
+    type Output = RunResult;
+    fn with<P: Policy>(self) -> RunResult {
+        run_with::<P>(self.plan, self.machine, self.options, self.on_tick)
+    }
+}
+
+/// The process's cheap clock, calibrated once.
+fn clock() -> &'static quanta::Clock {
+    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+    CLOCK.get_or_init(quanta::Clock::new)
+}
+
+/// A group's run state.
+#[derive(Default)]
+struct GroupState {
+    /// Per root task: conditions still unmet before it is ready (not yet arrived, prerequisites
+    /// not done). Empty for groups whose roots are ready at the start.
+    gates: Vec<AtomicU32>,
+    /// Tasks of the group not yet finished.
+    remaining: AtomicUsize,
+    /// Prerequisite groups not yet finished.
+    blockers: AtomicUsize,
+    /// Some task of this group did not complete.
+    failed: AtomicBool,
+    /// A prerequisite failed: this group's tasks are cancelled instead of run.
+    doomed: AtomicBool,
+}
+
+struct Shared<'a, P> {
+    plan: &'a Plan,
+    policy: P,
+    groups: Vec<GroupState>,
+    unfinished: CachePadded<AtomicUsize>,
+    done: CachePadded<AtomicBool>,
+    makespan_ns: AtomicU64,
+    sleep: Sleep,
+    speeds: Vec<f64>,
+    clock: &'static quanta::Clock,
+    /// Raw clock reading at the start.
+    start: u64,
+}
+
+fn run_with<P: Policy>(
+    plan: &Plan,
+    machine: &ResolvedMachine,
+    options: &RunOptions,
+    on_tick: &mut dyn FnMut(Progress),
+) -> RunResult {
+    let workers = machine.workers();
+    let policy = P::new(&Machine {
+        speeds: machine.speeds.clone(),
+        seed: plan.seed,
+    });
+    let parkers: Vec<Parker> = (0..workers).map(|_| Parker::new()).collect();
+    let groups = plan
+        .groups
+        .iter()
+        .map(|g| GroupState {
+            gates: {
+                let gate = u32::from(g.timed) + u32::from(!g.after.is_empty());
+                let gated = if gate > 0 { g.roots } else { 0 };
+                (0..gated).map(|_| AtomicU32::new(gate)).collect()
+            },
+            remaining: AtomicUsize::new(g.roots * g.tree as usize),
+            blockers: AtomicUsize::new(g.after.len()),
+            ..GroupState::default()
+        })
+        .collect();
+    let mut shared = Shared {
+        plan,
+        policy,
+        groups,
+        unfinished: CachePadded::new(AtomicUsize::new(plan.total)),
+        done: CachePadded::new(AtomicBool::new(false)),
+        makespan_ns: AtomicU64::new(0),
+        sleep: Sleep::new(&parkers),
+        speeds: machine.speeds.clone(),
+        clock: clock(),
+        start: 0,
+    };
+    let locals: Vec<P::Local> = (0..workers).map(|w| shared.policy.local(w)).collect();
+    // Asked once, before any thread is pinned: afterwards it would only list the pinned core.
+    let cores = options
+        .pin
+        .then(core_affinity::get_core_ids)
+        .flatten()
+        .filter(|cores| cores.len() >= workers);
+    let (own_tx, own_rx) = channel::unbounded();
+    let tx = match (&options.events, options.record) {
+        (Some(tx), true) => Some(tx.clone()),
+        (None, true) => Some(own_tx),
+        (_, false) => None,
+    };
+    let mut timeline = Timeline::new(workers);
+    let mut released = Tally::default();
+    shared.start = shared.clock.raw();
+    let shared = &shared;
+    let stats = std::thread::scope(|s| {
+        let handles: Vec<_> = locals
+            .into_iter()
+            .zip(parkers)
+            .enumerate()
+            .map(|(w, (local, parker))| {
+                let core = cores.as_ref().map(|c| c[w]);
+                let recorder = Recorder::new(w, tx.clone());
+                std::thread::Builder::new()
+                    .name(format!("schedlab-worker-{w}"))
+                    .spawn_scoped(s, move || {
+                        if let Some(core) = core {
+                            core_affinity::set_for_current(core);
+                        }
+                        shared.work(w, local, &parker, recorder)
+                    })
+                    .expect("the OS refused to start a worker thread")
+            })
+            .collect();
+        drop(tx);
+        shared.release(
+            &mut released,
+            options.stop.as_deref(),
+            on_tick,
+            &mut |t| t.drain(&own_rx),
+            &mut timeline,
+        );
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect::<Vec<_>>()
+    });
+    timeline.drain(&own_rx);
+    let makespan_ns = shared.makespan_ns.load(Ordering::Acquire);
+    RunResult {
+        policy: P::NAME,
+        makespan_ns,
+        interrupted: shared.unfinished.load(Ordering::Acquire) > 0,
+        workers: stats,
+        released,
+        total: plan.total,
+        timeline,
+    }
+}
+
+impl<P: Policy> Shared<'_, P> {
+    /// Nanoseconds since the start.
+    #[inline]
+    fn now(&self) -> u64 {
+        self.clock.delta_as_nanos(self.start, self.clock.raw())
+    }
+
+    /// The releaser: initial tasks, timed arrivals, then waiting for the end.
+    fn release(
+        &self,
+        tally: &mut Tally,
+        stop: Option<&AtomicBool>,
+        on_tick: &mut dyn FnMut(Progress),
+        drain: &mut dyn FnMut(&mut Timeline),
+        timeline: &mut Timeline,
+    ) {
+        let stopped = || stop.is_some_and(|s| s.load(Ordering::Relaxed));
+        let t = self.now();
+        for (g, group) in self.plan.groups.iter().enumerate() {
+            if !group.timed && group.after.is_empty() {
+                for id in self.plan.roots(g) {
+                    let wake = self.make_ready(self.root_task(g, id), None, t);
+                    self.sleep.wake([wake]);
+                }
+            }
+        }
+        let mut next_tick = 0;
+        let mut tick = |this: &Self, timeline: &mut Timeline| {
+            let now = this.now();
+            if now >= next_tick {
+                next_tick = now + TICK.as_nanos() as u64;
+                drain(timeline);
+                on_tick(Progress {
+                    finished: this.plan.total - this.unfinished.load(Ordering::Relaxed),
+                    total: this.plan.total,
+                    elapsed: Duration::from_nanos(now),
+                });
+            }
+        };
+        for &(at, id) in &self.plan.arrivals {
+            loop {
+                if self.done.load(Ordering::Acquire) || stopped() {
+                    break;
+                }
+                let now = self.now();
+                if now >= at {
+                    self.open_gate(id, None, tally, now);
+                    // A doomed arrival is cancelled right here: count it at once, since the
+                    // releaser never goes idle the way workers do.
+                    self.flush(tally);
+                    break;
+                }
+                std::thread::sleep(Duration::from_nanos(at - now).min(TICK));
+                tick(self, timeline);
+            }
+        }
+        while !self.done.load(Ordering::Acquire) {
+            if stopped() {
+                self.end_run();
+                break;
+            }
+            std::thread::sleep(TICK);
+            tick(self, timeline);
+        }
+    }
+
+    /// Marks the end of the run and wakes everybody so they can leave.
+    fn end_run(&self) {
+        self.makespan_ns.store(self.now(), Ordering::Release);
+        self.done.store(true, Ordering::SeqCst);
+        self.sleep.wake_all();
+    }
+
+    /// Root task `id` of group `g`, as first made ready.
+    fn root_task(&self, g: usize, id: u32) -> Task {
+        let arg = self.plan.groups[g].fib.as_ref().map_or(0, |fib| fib.n);
+        Task {
+            id,
+            arg,
+            attempt: 1,
+            ..Task::default()
+        }
+    }
+
+    /// One condition of root task `id` is met; when none is left, the task is ready.
+    fn open_gate(&self, id: u32, from: Option<&mut P::Local>, tally: &mut Tally, t: u64) {
+        let (g, index) = self.plan.locate(id);
+        let root = (index / self.plan.groups[g].tree) as usize;
+        // AcqRel: the last opener must see everything the other openers did before them.
+        if self.groups[g].gates[root].fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        if self.groups[g].doomed.load(Ordering::Acquire) {
+            // Its whole call tree, for Fib: none of it will ever run.
+            let tree = self.plan.groups[g].tree as usize;
+            self.finish(g, Fate::Cancelled, tree, from, tally);
+        } else {
+            let wake = self.make_ready(self.root_task(g, id), from, t);
+            self.sleep.wake([wake]);
+        }
+    }
+
+    /// Hands `task`, ready at `t`, to the policy; the caller wakes whom it says.
+    #[inline]
+    fn make_ready(&self, mut task: Task, from: Option<&mut P::Local>, t: u64) -> Wake {
+        let (g, index) = self.plan.locate(task.id);
+        task.ready_at = t;
+        task.cost_us = self.plan.cost_us(g, index, task.arg);
+        self.policy.push(from, task)
+    }
+
+    /// `count` tasks of group `g` are finished.
+    fn finish(
+        &self,
+        g: usize,
+        fate: Fate,
+        count: usize,
+        from: Option<&mut P::Local>,
+        tally: &mut Tally,
+    ) {
+        match fate {
+            Fate::Completed => tally.completed += count as u64,
+            Fate::Failed => tally.failed += count as u64,
+            Fate::Cancelled => tally.cancelled += count as u64,
+        }
+        let state = &self.groups[g];
+        if !self.plan.groups[g].dependents.is_empty() {
+            if fate != Fate::Completed {
+                state.failed.store(true, Ordering::Release);
+            }
+            // AcqRel: whoever finishes the group last sees every `failed` stored before.
+            if state.remaining.fetch_sub(count, Ordering::AcqRel) == count {
+                self.group_done(g, from, tally);
+            }
+        }
+        tally.pending += count;
+        if tally.pending >= FLUSH_FINISHED {
+            self.flush(tally);
+        }
+    }
+
+    /// Every task of group `g` is finished: release (or doom) the groups waiting for it.
+    fn group_done(&self, g: usize, mut from: Option<&mut P::Local>, tally: &mut Tally) {
+        let failed = self.groups[g].failed.load(Ordering::Acquire);
+        let t = self.now();
+        for &d in &self.plan.groups[g].dependents {
+            let dependent = &self.groups[d];
+            if failed {
+                dependent.doomed.store(true, Ordering::Release);
+            }
+            if dependent.blockers.fetch_sub(1, Ordering::AcqRel) == 1 {
+                for id in self.plan.roots(d) {
+                    self.open_gate(id, from.as_deref_mut(), tally, t);
+                }
+            }
+        }
+    }
+
+    /// Subtracts this thread's finished tasks from the run's count; the last one ends the run.
+    fn flush(&self, tally: &mut Tally) {
+        let pending = std::mem::take(&mut tally.pending);
+        if pending > 0 && self.unfinished.fetch_sub(pending, Ordering::AcqRel) == pending {
+            self.end_run();
+        }
+    }
+
+    /// A worker thread's whole life.
+    fn work(
+        &self,
+        w: usize,
+        mut local: P::Local,
+        parker: &Parker,
+        mut rec: Recorder,
+    ) -> WorkerStats {
+        let mut st = WorkerStats::new(self.plan.groups.len());
+        let speed = self.speeds[w];
+        let backoff = Backoff::new();
+        let mut announced = false;
+        let mut sched_from = self.now();
+        rec.event(sched_from, Kind::Take, 0, 0, 0);
+        while !self.done.load(Ordering::Relaxed) {
+            let found = match self.policy.take(&mut local) {
+                Some(task) => Some((task, 0)),
+                None => {
+                    // About to look elsewhere or idle: let everyone know what we finished.
+                    self.flush(&mut st.tally);
+                    rec.event(self.now(), Kind::Steal, 0, 0, 0);
+                    let stolen = self.policy.steal(&mut local);
+                    st.steal_attempts += u64::from(stolen.attempts);
+                    stolen.task.map(|task| {
+                        st.steals += 1;
+                        (task, stolen.victim.map_or(0, |v| v as u16 + 1))
+                    })
+                }
+            };
+            if let Some((task, aux)) = found {
+                if announced {
+                    self.sleep.awake(w);
+                    announced = false;
+                }
+                backoff.reset();
+                sched_from =
+                    self.run_task(&mut st, &mut local, &mut rec, task, aux, sched_from, speed);
+                continue;
+            }
+            if self.done.load(Ordering::Acquire) {
+                break;
+            }
+            let t_idle = self.now();
+            st.overhead_ns += t_idle - sched_from;
+            if announced {
+                // We announced and looked once more: nothing. Sleep until a push wakes us.
+                rec.event(t_idle, Kind::Park, 0, 0, 0);
+                parker.park();
+                self.sleep.awake(w);
+                announced = false;
+                backoff.reset();
+            } else if backoff.is_completed() {
+                // Spun long enough; announce, and the loop takes its last look (see sleep.rs).
+                self.sleep.announce(w);
+                announced = true;
+            } else {
+                rec.event(t_idle, Kind::Idle, 0, 0, 0);
+                backoff.snooze();
+            }
+            sched_from = self.now();
+            st.idle_ns += sched_from - t_idle;
+            rec.event(sched_from, Kind::Take, 0, 0, 0);
+        }
+        if announced {
+            self.sleep.awake(w);
+        }
+        self.flush(&mut st.tally);
+        let t_exit = self.now();
+        st.overhead_ns += t_exit - sched_from;
+        rec.event(t_exit, Kind::Exit, 0, 0, 0);
+        st
+    }
+
+    /// Runs one attempt of `task` and does what follows from it; returns when the scheduler
+    /// span after it started.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn run_task(
+        &self,
+        st: &mut WorkerStats,
+        local: &mut P::Local,
+        rec: &mut Recorder,
+        task: Task,
+        victim: u16,
+        sched_from: u64,
+        speed: f64,
+    ) -> u64 {
+        let t0 = self.now();
+        st.overhead_ns += t0 - sched_from;
+        let id = task.id;
+        let attempt = task.attempt;
+        // Auto-resizing histograms grow to any value, so recording cannot fail.
+        let _ = st.wait.record(t0.saturating_sub(task.ready_at));
+        rec.event(t0, Kind::Run, id, attempt, victim);
+        let (g, index) = self.plan.locate(id);
+        let n = task.arg;
+        let result = self.body(g, index, id, n, attempt);
+        let t1 = self.now();
+        let real = t1 - t0;
+        let mut t2 = t1;
+        if speed < 1.0 {
+            // An emulated slower core: keep this core busy for the rest of the task's time.
+            rec.event(t1, Kind::Slow, id, attempt, 0);
+            let until = t1 + (real as f64 * (1.0 / speed - 1.0)) as u64;
+            while t2 < until {
+                std::hint::spin_loop();
+                t2 = self.now();
+            }
+        }
+        st.busy_ns += t2 - t0;
+        st.work_ns += real;
+        st.tasks += 1;
+        let _ = st.groups[g].record(real);
+        self.policy.done(local, task);
+        let group = &self.plan.groups[g];
+        let spawns = group.fib.as_ref().filter(|fib| !fib.is_leaf(n));
+        let outcome = match result {
+            Some(value) => {
+                st.checksum = st.checksum.wrapping_add(value);
+                Outcome::Completed
+            }
+            None if attempt <= self.plan.max_retries => Outcome::Retry,
+            None => Outcome::Failed,
+        };
+        let pushes =
+            outcome == Outcome::Retry || (outcome == Outcome::Completed && spawns.is_some());
+        rec.event(
+            t2,
+            if pushes { Kind::Push } else { Kind::Take },
+            0,
+            0,
+            outcome as u16,
+        );
+        match outcome {
+            Outcome::Completed => {
+                if let Some(fib) = spawns {
+                    // Preorder layout: the left child is next, the right one after its subtree.
+                    let left = Task {
+                        id: id + 1,
+                        arg: n - 1,
+                        attempt: 1,
+                        ..Task::default()
+                    };
+                    let right = Task {
+                        id: left.id + fib.sizes[n as usize - 1],
+                        arg: n - 2,
+                        ..left
+                    };
+                    let wakes = [
+                        self.make_ready(right, Some(local), t2),
+                        self.make_ready(left, Some(local), t2),
+                    ];
+                    self.sleep.wake(wakes);
+                }
+                self.finish(g, Fate::Completed, 1, Some(local), &mut st.tally);
+            }
+            Outcome::Retry => {
+                st.tally.retried += 1;
+                let retry = Task {
+                    attempt: attempt + 1,
+                    ..task
+                };
+                let wake = self.make_ready(retry, Some(local), t2);
+                self.sleep.wake([wake]);
+            }
+            Outcome::Failed | Outcome::None => {
+                self.finish(g, Fate::Failed, 1, Some(local), &mut st.tally);
+                if let Some(fib) = spawns {
+                    let descendants = fib.sizes[n as usize] as usize - 1;
+                    self.finish(g, Fate::Cancelled, descendants, Some(local), &mut st.tally);
+                }
+            }
+        }
+        t2
+    }
+
+    /// The task body: the kernel's real work, and the injected fault if this attempt has one.
+    /// `None` if it panicked.
+    #[inline]
+    fn body(&self, g: usize, index: u32, id: u32, n: u32, attempt: u32) -> Option<u64> {
+        let plan = self.plan;
+        let group = &plan.groups[g];
+        IN_TASK.with(|f| f.set(true));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let value = match &group.fib {
+                Some(fib) if fib.is_leaf(n) => kernels::fib(n),
+                Some(_) => 0,
+                None if group.jitter > 0.0 => {
+                    plan.kernel(g, index).run(plan.seed, u64::from(index))
+                }
+                None => group.kernel.run(plan.seed, u64::from(index)),
+            };
+            if plan.injects_fault(id, attempt) {
+                panic!("injected fault: {}#{index}, attempt {attempt}", group.name);
+            }
+            black_box(value)
+        }));
+        IN_TASK.with(|f| f.set(false));
+        result.ok()
+    }
+}

@@ -1,0 +1,194 @@
+//! Event recording: what every worker did and when, for the live view, traces and tests.
+//!
+//! Each worker appends fixed-size [`Event`]s to a buffer it owns: no lock, no allocation per
+//! event. A full buffer (or one older than [`FLUSH_AFTER_NS`], so a live view never waits long)
+//! is sent whole as a [`Chunk`] over a channel to whoever collects, and the worker starts a new
+//! one: one channel send and one allocation per [`CHUNK_EVENTS`] events. An event marks the
+//! *start* of a span; the span lasts until the worker's next event.
+//!
+//! With recording off, [`Recorder::event`] is one predictable branch.
+
+use crossbeam::channel::{Receiver, Sender};
+use serde::Serialize;
+
+/// Events per chunk: 8192 × 16 bytes = 128 KiB.
+pub const CHUNK_EVENTS: usize = 8192;
+/// A chunk this old is sent even if not full, so a live view stays current.
+pub const FLUSH_AFTER_NS: u64 = 20_000_000;
+
+/// What a worker starts doing at an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[repr(u8)]
+pub enum Kind {
+    /// Runs the body of task `task`, attempt `attempt`; `aux` is 1 + the victim when stolen.
+    Run = 0,
+    /// Emulates a slower core: keeps its core busy for the rest of the task's time.
+    Slow = 1,
+    /// Scheduler: looks for work in its own queues; `aux` is the [`Outcome`] of the task just run.
+    Take = 2,
+    /// Scheduler: pushes tasks made ready (children, dependents, retries) and wakes workers;
+    /// `aux` as for `Take`.
+    Push = 3,
+    /// Scheduler: tries to steal from other workers.
+    Steal = 4,
+    /// Idle: backs off between attempts.
+    Idle = 5,
+    /// Idle: parked until woken.
+    Park = 6,
+    /// The worker has left the run.
+    Exit = 7,
+}
+
+/// How an attempt ended, stored in the `aux` of the event after its body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[repr(u16)]
+pub enum Outcome {
+    /// No task just ended.
+    None = 0,
+    /// The task completed.
+    Completed = 1,
+    /// The attempt panicked and the task will be retried.
+    Retry = 2,
+    /// The attempt panicked and no retries are left: the task failed.
+    Failed = 3,
+}
+
+impl Outcome {
+    /// Decodes an `aux` value.
+    pub fn from_aux(aux: u16) -> Outcome {
+        match aux {
+            1 => Outcome::Completed,
+            2 => Outcome::Retry,
+            3 => Outcome::Failed,
+            _ => Outcome::None,
+        }
+    }
+}
+
+/// One recorded event: 16 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Nanoseconds since the run started.
+    pub t: u64,
+    /// The task, for `Run`.
+    pub task: u32,
+    /// What starts here.
+    pub kind: Kind,
+    /// The attempt (1-based, saturating at 255), for `Run`.
+    pub attempt: u8,
+    /// Kind-specific: victim + 1 for a stolen `Run`, the [`Outcome`] for `Take`/`Push`.
+    pub aux: u16,
+}
+
+/// A batch of one worker's events, in time order.
+#[derive(Debug)]
+pub struct Chunk {
+    /// The worker that recorded them.
+    pub worker: usize,
+    /// The events.
+    pub events: Vec<Event>,
+}
+
+/// A worker's recording end.
+pub(crate) struct Recorder {
+    worker: usize,
+    buf: Vec<Event>,
+    tx: Option<Sender<Chunk>>,
+    first_t: u64,
+}
+
+impl Recorder {
+    /// A recorder sending to `tx`, or one that records nothing when `tx` is `None`.
+    pub(crate) fn new(worker: usize, tx: Option<Sender<Chunk>>) -> Self {
+        let capacity = if tx.is_some() { CHUNK_EVENTS } else { 0 };
+        Recorder {
+            worker,
+            buf: Vec::with_capacity(capacity),
+            tx,
+            first_t: 0,
+        }
+    }
+
+    /// Records one event.
+    #[inline]
+    pub(crate) fn event(&mut self, t: u64, kind: Kind, task: u32, attempt: u32, aux: u16) {
+        if self.tx.is_none() {
+            return;
+        }
+        if self.buf.is_empty() {
+            self.first_t = t;
+        }
+        let attempt = attempt.min(255) as u8;
+        self.buf.push(Event {
+            t,
+            task,
+            kind,
+            attempt,
+            aux,
+        });
+        if self.buf.len() == CHUNK_EVENTS || t.saturating_sub(self.first_t) > FLUSH_AFTER_NS {
+            self.flush();
+        }
+    }
+
+    /// Sends what is buffered.
+    pub(crate) fn flush(&mut self) {
+        if let Some(tx) = self.tx.as_ref().filter(|_| !self.buf.is_empty()) {
+            let events = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_EVENTS));
+            // A collector that hung up only means nobody wants the events any more.
+            let _ = tx.send(Chunk {
+                worker: self.worker,
+                events,
+            });
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Every worker's events, gathered from the chunks.
+#[derive(Debug, Default, Clone)]
+pub struct Timeline {
+    /// Events of each worker, in time order.
+    pub workers: Vec<Vec<Event>>,
+}
+
+impl Timeline {
+    /// An empty timeline for `workers` workers.
+    pub fn new(workers: usize) -> Self {
+        Timeline {
+            workers: vec![Vec::new(); workers],
+        }
+    }
+
+    /// Adds one chunk.
+    pub fn add(&mut self, chunk: Chunk) {
+        let events = &mut self.workers[chunk.worker];
+        if events.is_empty() {
+            *events = chunk.events;
+        } else {
+            events.extend_from_slice(&chunk.events);
+        }
+    }
+
+    /// Adds every chunk waiting in `rx` without blocking.
+    pub fn drain(&mut self, rx: &Receiver<Chunk>) {
+        while let Ok(chunk) = rx.try_recv() {
+            self.add(chunk);
+        }
+    }
+
+    /// Events recorded in all.
+    pub fn len(&self) -> usize {
+        self.workers.iter().map(Vec::len).sum()
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,429 @@
+//! The run report: what a run measured, in the shape `../shared/spec/cli-and-report.md` fixes,
+//! as JSON (`--json`) and as the headless summary table.
+//!
+//! Everything here is computed from what the workers measured themselves ([`RunResult`]); no
+//! figure is estimated. Per worker, busy and overhead are measured and idle is the rest of the
+//! makespan, so the three add up to it by construction.
+
+use std::fmt::Write as _;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::exec::RunResult;
+use crate::plan::Plan;
+use crate::workload::ResolvedMachine;
+
+/// The report's schema version.
+pub const SCHEMA: u32 = 1;
+
+/// A run report. Fields may be added; these keep their names and meaning.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    /// Always [`SCHEMA`].
+    pub schema: u32,
+    /// Workload name.
+    pub workload: String,
+    /// What to watch for.
+    pub description: String,
+    /// Canonical policy name.
+    pub policy: String,
+    /// `real`: real threads and real work (a later simulator will say `sim`).
+    pub mode: String,
+    /// The seed used.
+    pub seed: u64,
+    /// From the start to the moment the last task finished.
+    pub makespan_ns: u64,
+    /// Task counts.
+    pub tasks: TaskCounts,
+    /// Per worker.
+    pub workers: Vec<WorkerReport>,
+    /// Whether some worker speeds are emulated (below 1.0).
+    pub speeds_emulated: bool,
+    /// Sum of task body times at speed 1.0.
+    pub work_ns: u64,
+    /// Longest chain of dependent tasks at speed 1.0, arrivals included (a lower bound).
+    pub critical_path_ns: u64,
+    /// max(work / Σ speeds, critical path).
+    pub lower_bound_ns: u64,
+    /// lower bound / makespan.
+    pub efficiency: f64,
+    /// Scheduler time over all workers / attempts run.
+    pub overhead_ns_per_task: u64,
+    /// Ready → start.
+    pub wait_ns: Percentiles,
+    /// Per group: body time per attempt.
+    pub groups: Vec<GroupReport>,
+    /// Wrapping sum of every completed task's result: equal across policies for one seed.
+    pub checksum: u64,
+    /// The run was stopped (Ctrl-C) before every task finished; unfinished tasks count as cancelled.
+    pub interrupted: bool,
+}
+
+/// Task counts; `completed + failed + cancelled == total`.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct TaskCounts {
+    /// Every task of the run, spawned ones included.
+    pub total: u64,
+    /// Ran to completion.
+    pub completed: u64,
+    /// Panicked on every attempt.
+    pub failed: u64,
+    /// Never ran: something they depend on failed (or the run was interrupted).
+    pub cancelled: u64,
+    /// Attempts that were retried.
+    pub retried: u64,
+}
+
+/// One worker's share of the makespan.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WorkerReport {
+    /// Worker index.
+    pub id: usize,
+    /// Relative speed (emulated below 1.0).
+    pub speed: f64,
+    /// Inside task bodies, emulated slowdown included.
+    pub busy_ns: u64,
+    /// The rest of the makespan.
+    pub idle_ns: u64,
+    /// Inside calls into the scheduler.
+    pub overhead_ns: u64,
+    /// Attempts run.
+    pub tasks: u64,
+    /// Tasks taken from other workers.
+    pub steals: u64,
+    /// Victims tried.
+    pub steal_attempts: u64,
+}
+
+/// Percentiles of a time distribution.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Largest.
+    pub max: u64,
+}
+
+/// One group's body times.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GroupReport {
+    /// Group name.
+    pub name: String,
+    /// Tasks in the group (spawned ones included).
+    pub count: u64,
+    /// Attempts run.
+    pub attempts: u64,
+    /// Mean body time per attempt.
+    pub mean_ns: u64,
+    /// Median.
+    pub p50_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// Longest.
+    pub max_ns: u64,
+}
+
+fn merged(hists: impl Iterator<Item = Histogram<u64>>) -> Histogram<u64> {
+    let mut all: Option<Histogram<u64>> = None;
+    for h in hists {
+        match &mut all {
+            None => all = Some(h),
+            // Both auto-resize, so adding cannot run out of range.
+            Some(a) => a.add(&h).expect("auto-resizing histograms add"),
+        }
+    }
+    all.unwrap_or_else(|| Histogram::new(2).expect("valid precision"))
+}
+
+impl Report {
+    /// Builds the report of `run`.
+    pub fn new(
+        workload: &str,
+        description: &str,
+        plan: &Plan,
+        machine: &ResolvedMachine,
+        run: &RunResult,
+    ) -> Report {
+        let makespan = run.makespan_ns;
+        let workers: Vec<WorkerReport> = run
+            .workers
+            .iter()
+            .enumerate()
+            .map(|(id, w)| {
+                // A worker's last look for work may end after the last task did: clip to the
+                // makespan so that busy + overhead + idle is exactly the makespan.
+                let busy_ns = w.busy_ns.min(makespan);
+                let overhead_ns = w.overhead_ns.min(makespan - busy_ns);
+                WorkerReport {
+                    id,
+                    speed: machine.speeds[id],
+                    busy_ns,
+                    idle_ns: makespan - busy_ns - overhead_ns,
+                    overhead_ns,
+                    tasks: w.tasks,
+                    steals: w.steals,
+                    steal_attempts: w.steal_attempts,
+                }
+            })
+            .collect();
+        let mut counts = TaskCounts {
+            total: run.total as u64,
+            completed: run.released.completed,
+            failed: run.released.failed,
+            cancelled: run.released.cancelled,
+            retried: run.released.retried,
+        };
+        for w in &run.workers {
+            counts.completed += w.tally.completed;
+            counts.failed += w.tally.failed;
+            counts.cancelled += w.tally.cancelled;
+            counts.retried += w.tally.retried;
+        }
+        // Tasks an interrupt left unfinished never ran to an outcome: they are cancelled.
+        counts.cancelled += counts
+            .total
+            .saturating_sub(counts.completed + counts.failed + counts.cancelled);
+        let attempts: u64 = run.workers.iter().map(|w| w.tasks).sum();
+        let overhead: u64 = workers.iter().map(|w| w.overhead_ns).sum();
+        let work_ns: u64 = run.workers.iter().map(|w| w.work_ns).sum();
+        let wait = merged(run.workers.iter().map(|w| w.wait.clone()));
+        let group_hists: Vec<Histogram<u64>> = (0..plan.groups.len())
+            .map(|g| merged(run.workers.iter().map(|w| w.groups[g].clone())))
+            .collect();
+        let critical_path_ns = critical_path(plan, &group_hists);
+        let speed_sum: f64 = machine.speeds.iter().sum();
+        let lower_bound_ns = ((work_ns as f64 / speed_sum) as u64).max(critical_path_ns);
+        Report {
+            schema: SCHEMA,
+            workload: workload.to_string(),
+            description: description.to_string(),
+            policy: run.policy.to_string(),
+            mode: "real".to_string(),
+            seed: plan.seed,
+            makespan_ns: makespan,
+            tasks: counts,
+            workers,
+            speeds_emulated: machine.emulated(),
+            work_ns,
+            critical_path_ns,
+            lower_bound_ns,
+            efficiency: if makespan == 0 {
+                0.0
+            } else {
+                lower_bound_ns as f64 / makespan as f64
+            },
+            overhead_ns_per_task: overhead.checked_div(attempts).unwrap_or(0),
+            wait_ns: Percentiles {
+                p50: wait.value_at_quantile(0.5),
+                p90: wait.value_at_quantile(0.9),
+                p99: wait.value_at_quantile(0.99),
+                max: wait.max(),
+            },
+            groups: plan
+                .groups
+                .iter()
+                .zip(&group_hists)
+                .map(|(g, h)| GroupReport {
+                    name: g.name.clone(),
+                    count: g.roots as u64 * u64::from(g.tree),
+                    attempts: h.len(),
+                    mean_ns: h.mean() as u64,
+                    p50_ns: h.value_at_quantile(0.5),
+                    p99_ns: h.value_at_quantile(0.99),
+                    max_ns: h.max(),
+                })
+                .collect(),
+            checksum: run
+                .workers
+                .iter()
+                .fold(0, |sum, w| sum.wrapping_add(w.checksum)),
+            interrupted: run.interrupted,
+        }
+    }
+
+    /// The headless summary table.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let speeds: Vec<String> = self
+            .workers
+            .iter()
+            .map(|w| format!("{}", w.speed))
+            .collect();
+        let _ = writeln!(
+            out,
+            "schedlab: {} under {} on {} workers (speeds {}{}), seed {}",
+            self.workload,
+            self.policy,
+            self.workers.len(),
+            speeds.join(", "),
+            if self.speeds_emulated {
+                ", slower speeds emulated"
+            } else {
+                ""
+            },
+            self.seed
+        );
+        if self.interrupted {
+            let _ = writeln!(
+                out,
+                "INTERRUPTED: the run was stopped before every task finished"
+            );
+        }
+        let speed_sum: f64 = self.workers.iter().map(|w| w.speed).sum();
+        let _ = writeln!(
+            out,
+            "makespan {}   efficiency {:.1} %   lower bound {} (work {} over speed {}, critical path {})",
+            fmt_ns(self.makespan_ns),
+            self.efficiency * 100.0,
+            fmt_ns(self.lower_bound_ns),
+            fmt_ns(self.work_ns),
+            speed_sum,
+            fmt_ns(self.critical_path_ns),
+        );
+        let t = &self.tasks;
+        let _ = writeln!(
+            out,
+            "tasks {}: {} completed, {} failed, {} cancelled, {} retried",
+            t.total, t.completed, t.failed, t.cancelled, t.retried
+        );
+        let _ = writeln!(
+            out,
+            "scheduler overhead {} per task   wait p50 {}  p90 {}  p99 {}  max {}",
+            fmt_ns(self.overhead_ns_per_task),
+            fmt_ns(self.wait_ns.p50),
+            fmt_ns(self.wait_ns.p90),
+            fmt_ns(self.wait_ns.p99),
+            fmt_ns(self.wait_ns.max),
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "core   speed   busy %   idle %   overhead %      tasks   steals / attempts"
+        );
+        let pct = |x: u64| {
+            if self.makespan_ns == 0 {
+                0.0
+            } else {
+                x as f64 * 100.0 / self.makespan_ns as f64
+            }
+        };
+        for w in &self.workers {
+            let _ = writeln!(
+                out,
+                "{:>4}   {:>5.2}   {:>6.1}   {:>6.1}   {:>10.1}   {:>8}   {:>6} / {}",
+                w.id,
+                w.speed,
+                pct(w.busy_ns),
+                pct(w.idle_ns),
+                pct(w.overhead_ns),
+                w.tasks,
+                w.steals,
+                w.steal_attempts
+            );
+        }
+        let _ = writeln!(out);
+        let width = self
+            .groups
+            .iter()
+            .map(|g| g.name.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        let _ = writeln!(
+            out,
+            "{:<width$}   {:>8}   {:>9}   {:>9}   {:>9}",
+            "group", "tasks", "mean", "p50", "p99"
+        );
+        for g in &self.groups {
+            let _ = writeln!(
+                out,
+                "{:<width$}   {:>8}   {:>9}   {:>9}   {:>9}",
+                g.name,
+                g.count,
+                fmt_ns(g.mean_ns),
+                fmt_ns(g.p50_ns),
+                fmt_ns(g.p99_ns)
+            );
+        }
+        out
+    }
+}
+
+/// The longest chain of groups through `after`, each group weighing its longest task (and, for
+/// `Fib`, at least its chain of nested tasks times the shortest one). A group that arrives over
+/// time cannot end before its last arrival plus its shortest task. Every real chain of
+/// dependent tasks is at least this long, so it is a true lower bound on the makespan.
+fn critical_path(plan: &Plan, hists: &[Histogram<u64>]) -> u64 {
+    let mut last_arrival = vec![0u64; plan.groups.len()];
+    for &(t, id) in &plan.arrivals {
+        let (g, _) = plan.locate(id);
+        last_arrival[g] = last_arrival[g].max(t);
+    }
+    let own: Vec<(u64, u64)> = hists
+        .iter()
+        .enumerate()
+        .map(|(g, h)| {
+            if h.is_empty() {
+                return (0, 0);
+            }
+            let depth = plan.groups[g]
+                .fib
+                .as_ref()
+                .map_or(1, |f| u64::from(f.depth()));
+            (h.max().max(depth * h.min()), last_arrival[g] + h.min())
+        })
+        .collect();
+    // Groups form a DAG (checked when loading): memoised longest path ending at each group.
+    fn longest(g: usize, plan: &Plan, own: &[(u64, u64)], memo: &mut [Option<u64>]) -> u64 {
+        if let Some(v) = memo[g] {
+            return v;
+        }
+        let before = plan.groups[g]
+            .after
+            .iter()
+            .map(|&a| longest(a, plan, own, memo))
+            .max()
+            .unwrap_or(0);
+        let (weight, arrival_floor) = own[g];
+        let v = (before + weight).max(arrival_floor);
+        memo[g] = Some(v);
+        v
+    }
+    let mut memo = vec![None; plan.groups.len()];
+    (0..plan.groups.len())
+        .map(|g| longest(g, plan, &own, &mut memo))
+        .max()
+        .unwrap_or(0)
+}
+
+/// A duration for people: `812 ns`, `12.3 µs`, `4.56 ms`, `1.23 s`.
+pub fn fmt_ns(ns: u64) -> String {
+    let x = ns as f64;
+    if ns < 1_000 {
+        format!("{ns} ns")
+    } else if ns < 1_000_000 {
+        format!("{:.1} µs", x / 1e3)
+    } else if ns < 1_000_000_000 {
+        format!("{:.2} ms", x / 1e6)
+    } else {
+        format!("{:.2} s", x / 1e9)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_ns;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(fmt_ns(812), "812 ns");
+        assert_eq!(fmt_ns(12_345), "12.3 µs");
+        assert_eq!(fmt_ns(4_560_000), "4.56 ms");
+        assert_eq!(fmt_ns(1_230_000_000), "1.23 s");
+    }
+}

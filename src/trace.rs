@@ -1,0 +1,137 @@
+//! Chrome Trace Event Format export (`--trace PATH`), which Perfetto and chrome://tracing open.
+//!
+//! One track per worker (`core N`), a complete (`X`) event per task attempt with its group,
+//! task, attempt and outcome in `args`, the emulated slowdown nested inside it, scheduler and
+//! idle spans as their own events, and an instant mark on the thief's track at each steal.
+//! Times are microseconds with nanosecond fractions. Spans of one track never overlap: each
+//! recorded event starts a span that ends where the worker's next event starts.
+
+use std::io::{self, Write};
+
+use crate::plan::Plan;
+use crate::record::{Event, Kind, Outcome, Timeline};
+use crate::report::Report;
+
+fn us(ns: u64) -> String {
+    format!("{}.{:03}", ns / 1000, ns % 1000)
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"?\"".to_string())
+}
+
+/// Writes the trace of a recorded run.
+pub fn write(
+    out: &mut dyn Write,
+    plan: &Plan,
+    report: &Report,
+    timeline: &Timeline,
+) -> io::Result<()> {
+    let group_names: Vec<String> = plan.groups.iter().map(|g| json_str(&g.name)).collect();
+    writeln!(out, "{{\"displayTimeUnit\":\"ns\",\"traceEvents\":[")?;
+    let title = json_str(&format!(
+        "schedlab: {} under {}",
+        report.workload, report.policy
+    ));
+    write!(
+        out,
+        "{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{{\"name\":{title}}}}}"
+    )?;
+    for (w, events) in timeline.workers.iter().enumerate() {
+        let speed = report.workers.get(w).map_or(1.0, |r| r.speed);
+        let label = if speed < 1.0 {
+            format!("core {w} (speed {speed}, emulated)")
+        } else {
+            format!("core {w}")
+        };
+        write!(
+            out,
+            ",\n{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{w},\"args\":{{\"name\":{}}}}}",
+            json_str(&label)
+        )?;
+        write!(
+            out,
+            ",\n{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":{w},\"args\":{{\"sort_index\":{w}}}}}"
+        )?;
+        write_track(out, w, events, plan, &group_names, report.makespan_ns)?;
+    }
+    writeln!(out, "\n]}}")
+}
+
+fn write_track(
+    out: &mut dyn Write,
+    w: usize,
+    events: &[Event],
+    plan: &Plan,
+    group_names: &[String],
+    makespan: u64,
+) -> io::Result<()> {
+    let end_of = |i: usize| events.get(i + 1).map_or(makespan.max(events[i].t), |e| e.t);
+    let mut i = 0;
+    while i < events.len() {
+        let e = events[i];
+        match e.kind {
+            Kind::Run => {
+                // The attempt lasts through its emulated slowdown, up to the next scheduler event.
+                let mut j = i;
+                while events.get(j + 1).is_some_and(|n| n.kind == Kind::Slow) {
+                    j += 1;
+                }
+                let end = end_of(j);
+                let outcome = match events.get(j + 1).map(|n| Outcome::from_aux(n.aux)) {
+                    Some(Outcome::Completed) => "completed",
+                    Some(Outcome::Retry) => "panicked, retried",
+                    Some(Outcome::Failed) => "panicked, failed",
+                    _ => "unfinished",
+                };
+                let (g, index) = plan.locate(e.task);
+                let name = json_str(&format!("{}#{index}", plan.groups[g].name));
+                write!(
+                    out,
+                    ",\n{{\"name\":{name},\"cat\":\"task\",\"ph\":\"X\",\"pid\":1,\"tid\":{w},\"ts\":{},\"dur\":{},\"args\":{{\"group\":{},\"task\":{},\"attempt\":{},\"outcome\":\"{outcome}\"}}}}",
+                    us(e.t),
+                    us(end - e.t),
+                    group_names[g],
+                    e.task,
+                    e.attempt,
+                )?;
+                if e.aux > 0 {
+                    write!(
+                        out,
+                        ",\n{{\"name\":\"steal\",\"cat\":\"steal\",\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":{w},\"ts\":{},\"args\":{{\"victim\":{}}}}}",
+                        us(e.t),
+                        e.aux - 1
+                    )?;
+                }
+                for (k, s) in events.iter().enumerate().take(j + 1).skip(i + 1) {
+                    write!(
+                        out,
+                        ",\n{{\"name\":\"emulated slowdown\",\"cat\":\"slowdown\",\"ph\":\"X\",\"pid\":1,\"tid\":{w},\"ts\":{},\"dur\":{}}}",
+                        us(s.t),
+                        us(end_of(k) - s.t)
+                    )?;
+                }
+                i = j + 1;
+            }
+            Kind::Exit => i += 1,
+            kind => {
+                let (name, cat) = match kind {
+                    Kind::Take => ("take", "scheduler"),
+                    Kind::Push => ("push", "scheduler"),
+                    Kind::Steal => ("steal attempts", "scheduler"),
+                    Kind::Idle => ("idle", "idle"),
+                    _ => ("parked", "idle"),
+                };
+                let end = end_of(i);
+                write!(
+                    out,
+                    ",\n{{\"name\":\"{name}\",\"cat\":\"{cat}\",\"ph\":\"X\",\"pid\":1,\"tid\":{w},\"ts\":{},\"dur\":{}}}",
+                    us(e.t),
+                    us(end.saturating_sub(e.t))
+                )?;
+                i += 1;
+            }
+        }
+    }
+    Ok(())
+}

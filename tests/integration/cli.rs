@@ -1,0 +1,649 @@
+//! The real `schedlab` binary, run as a user would: its subcommands, its flags, the workload
+//! lookup and the files it writes, checked against `shared/spec/cli-and-report.md`.
+//!
+//! Every run is kept small (a built-in workload of a few hundred milliseconds, or a tiny one
+//! written to a temporary file) so the whole module takes seconds. The helpers at the top are
+//! shared with `bad_input`, which runs the same binary on broken input.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// A `schedlab` command with the environment a user's shell might add taken away: backtraces
+/// off, so that a panic would print its usual note (which the bad-input tests look for).
+pub(crate) fn schedlab() -> Command {
+    let mut cmd =
+        Command::cargo_bin("schedlab").expect("cargo builds the binary for integration tests");
+    cmd.env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .timeout(Duration::from_secs(120));
+    cmd
+}
+
+pub(crate) fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs `cmd`, asserts that it succeeded, and returns its stdout and stderr.
+fn run_ok(cmd: &mut Command) -> (String, String) {
+    let output = cmd.output().expect("the binary runs");
+    let (stdout, stderr) = (stdout_of(&output), stderr_of(&output));
+    assert!(
+        output.status.success(),
+        "{cmd:?} exited with {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status.code()
+    );
+    (stdout, stderr)
+}
+
+/// A unique path under the system's temporary directory, removed (file or folder) when dropped.
+/// Unique per process and per call, so tests running at once never share one.
+pub(crate) struct TempPath(pub(crate) PathBuf);
+
+impl TempPath {
+    pub(crate) fn new(name: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        Self(std::env::temp_dir().join(format!("schedlab-test-{}-{n}-{name}", std::process::id())))
+    }
+
+    /// A temporary file holding `text`.
+    fn with_text(name: &str, text: &str) -> Self {
+        let file = Self::new(name);
+        std::fs::write(&file.0, text).expect("write a temporary file");
+        file
+    }
+
+    fn read_json(&self) -> Value {
+        let text = std::fs::read_to_string(&self.0)
+            .unwrap_or_else(|e| panic!("{} was not written: {e}", self.0.display()));
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", self.0.display()))
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        // Whatever is left is only litter in the temporary directory, so errors are ignored.
+        if self.0.is_dir() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        } else {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// A workload of a few milliseconds with two groups and a dependency.
+const TINY: &str = r#"Workload(
+    name: "tiny",
+    seed: 5,
+    groups: [
+        Group(name: "first", kernel: Spin(us: 200.0), count: 16),
+        Group(name: "then", kernel: Spin(us: 100.0), count: 8, after: ["first"]),
+    ],
+)"#;
+
+fn tiny_workload() -> TempPath {
+    TempPath::with_text("tiny.ron", TINY)
+}
+
+fn parse_json(text: &str, what: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{what} is not JSON ({e}):\n{text}"))
+}
+
+fn u64_field(v: &Value, key: &str, what: &str) -> u64 {
+    v.get(key)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("{what}: `{key}` is not an unsigned integer: {v}"))
+}
+
+fn f64_field(v: &Value, key: &str, what: &str) -> f64 {
+    v.get(key)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("{what}: `{key}` is not a number: {v}"))
+}
+
+fn str_field<'a>(v: &'a Value, key: &str, what: &str) -> &'a str {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{what}: `{key}` is not a string: {v}"))
+}
+
+fn array_field<'a>(v: &'a Value, key: &str, what: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .unwrap_or_else(|| panic!("{what}: `{key}` is not an array: {v}"))
+}
+
+/// Checks one run report against every field of the contract, with its type and invariants.
+fn assert_report_contract(r: &Value) {
+    let what = "report";
+    assert_eq!(u64_field(r, "schema", what), 1, "schema version");
+    let what = &format!(
+        "report of {} under {}",
+        str_field(r, "workload", what),
+        str_field(r, "policy", what)
+    );
+    assert_eq!(str_field(r, "mode", what), "real", "{what}: mode");
+    u64_field(r, "seed", what);
+    let makespan = u64_field(r, "makespan_ns", what);
+    assert!(makespan > 0, "{what}: a run takes time");
+
+    let tasks = r
+        .get("tasks")
+        .unwrap_or_else(|| panic!("{what}: no `tasks`"));
+    let [total, completed, failed, cancelled, _retried] =
+        ["total", "completed", "failed", "cancelled", "retried"].map(|k| u64_field(tasks, k, what));
+    assert_eq!(
+        completed + failed + cancelled,
+        total,
+        "{what}: task outcomes add up to the total"
+    );
+
+    let workers = array_field(r, "workers", what);
+    assert!(!workers.is_empty(), "{what}: at least one worker");
+    for (i, w) in workers.iter().enumerate() {
+        assert_eq!(
+            u64_field(w, "id", what),
+            i as u64,
+            "{what}: workers in id order"
+        );
+        let speed = f64_field(w, "speed", what);
+        assert!(
+            speed > 0.0 && speed <= 1.0,
+            "{what}: speed {speed} in (0, 1]"
+        );
+        let [busy, idle, overhead, _tasks, steals, attempts] = [
+            "busy_ns",
+            "idle_ns",
+            "overhead_ns",
+            "tasks",
+            "steals",
+            "steal_attempts",
+        ]
+        .map(|k| u64_field(w, k, what));
+        assert!(
+            steals <= attempts,
+            "{what}: steals are successful steal attempts"
+        );
+        let sum = busy + idle + overhead;
+        assert!(
+            sum.abs_diff(makespan) as f64 <= makespan as f64 * 0.01,
+            "{what}: worker {i}'s busy + idle + overhead = {sum} ns, the makespan is {makespan} ns"
+        );
+    }
+    let attempts: u64 = workers.iter().map(|w| u64_field(w, "tasks", what)).sum();
+    assert!(
+        attempts >= completed + failed,
+        "{what}: every completion and failure was an attempt"
+    );
+
+    u64_field(r, "work_ns", what);
+    let lower_bound = u64_field(r, "lower_bound_ns", what);
+    let efficiency = f64_field(r, "efficiency", what);
+    assert!(
+        (efficiency - lower_bound as f64 / makespan as f64).abs() < 1e-6,
+        "{what}: efficiency {efficiency} is lower_bound_ns / makespan_ns"
+    );
+    u64_field(r, "overhead_ns_per_task", what);
+
+    let wait = r
+        .get("wait_ns")
+        .unwrap_or_else(|| panic!("{what}: no `wait_ns`"));
+    let [p50, p90, p99, max] = ["p50", "p90", "p99", "max"].map(|k| u64_field(wait, k, what));
+    assert!(
+        p50 <= p90 && p90 <= p99 && p99 <= max,
+        "{what}: wait percentiles in order: {wait}"
+    );
+
+    let groups = array_field(r, "groups", what);
+    assert!(!groups.is_empty(), "{what}: at least one group");
+    let mut counted = 0;
+    for g in groups {
+        str_field(g, "name", what);
+        counted += u64_field(g, "count", what);
+        for k in ["mean_ns", "p50_ns", "p99_ns"] {
+            u64_field(g, k, what);
+        }
+    }
+    assert_eq!(
+        counted, total,
+        "{what}: the groups' counts add up to the total"
+    );
+}
+
+#[test]
+fn list_names_every_policy_kernel_and_workload() {
+    let (stdout, _) = run_ok(schedlab().arg("list"));
+    for policy in [
+        "fifo",
+        "rr",
+        "round-robin",
+        "steal",
+        "work-stealing",
+        "hetero",
+        "heterogeneous",
+    ] {
+        assert!(
+            stdout.contains(policy),
+            "`list` names the policy `{policy}`:\n{stdout}"
+        );
+    }
+    let kernels = [
+        "Spin",
+        "Sleep",
+        "Request",
+        "Sort",
+        "Search",
+        "Analyze",
+        "Hash",
+        "MatMul",
+        "Blur",
+        "Sharpen",
+        "Edge",
+        "Mandelbrot",
+        "Stencil",
+        "Train",
+        "Fib",
+    ];
+    for kernel in kernels {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(kernel)),
+            "`list` has a line for the kernel `{kernel}`:\n{stdout}"
+        );
+    }
+    // Every shipped workload file is built in, so `list` names each one.
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads");
+    let mut names = 0;
+    for entry in std::fs::read_dir(shipped).expect("workloads/ exists") {
+        let path = entry.expect("a readable directory entry").path();
+        let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        names += 1;
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(name)),
+            "`list` names the workload `{name}`:\n{stdout}"
+        );
+    }
+    assert!(names >= 10, "the project ships its workloads in workloads/");
+    // Each entry comes with a description, not a bare name.
+    assert!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("  "))
+            .all(|l| l.split_whitespace().count() >= 2),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_shows_what_a_workload_holds() {
+    let (stdout, _) = run_ok(schedlab().args(["check", "mixed"]));
+    assert!(
+        stdout.contains("ok"),
+        "`check` says the workload is fine:\n{stdout}"
+    );
+    for group in ["requests", "blur", "sort", "fib"] {
+        assert!(
+            stdout.contains(group),
+            "`check mixed` shows the group `{group}`:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("4 workers"),
+        "`check mixed` shows the file's machine:\n{stdout}"
+    );
+    let (stdout, _) = run_ok(schedlab().args([
+        "check",
+        "mixed",
+        "--workers",
+        "2",
+        "--speeds",
+        "1,0.5",
+        "--seed",
+        "99",
+    ]));
+    assert!(
+        stdout.contains("2 workers") && stdout.contains("99"),
+        "`check` applies the overrides:\n{stdout}"
+    );
+}
+
+#[test]
+fn bare_names_are_found_from_any_directory() {
+    let dir = TempPath::new("elsewhere");
+    std::fs::create_dir(&dir.0).expect("create a temporary directory");
+    for name in ["mixed.ron", "mixed"] {
+        let (stdout, _) = run_ok(schedlab().current_dir(&dir.0).args(["check", name]));
+        assert!(
+            stdout.contains("requests"),
+            "`check {name}` from elsewhere finds the built-in:\n{stdout}"
+        );
+    }
+    // A run takes the same way; `fork-join` is the quickest shipped workload.
+    for name in ["fork-join.ron", "fork-join"] {
+        let (stdout, _) = run_ok(schedlab().current_dir(&dir.0).args([
+            "--workload",
+            name,
+            "--headless",
+            "--workers",
+            "2",
+            "--json",
+            "-",
+        ]));
+        let report = parse_json(&stdout, "the report on stdout");
+        assert_eq!(
+            report["workload"], "fork-join",
+            "`--workload {name}` from elsewhere runs the built-in"
+        );
+    }
+    // A file in ./workloads/ comes before the built-in of the same name.
+    std::fs::create_dir(dir.0.join("workloads")).expect("create workloads/");
+    std::fs::write(
+        dir.0.join("workloads/mixed.ron"),
+        TINY.replace("\"tiny\"", "\"local-mixed\""),
+    )
+    .expect("write");
+    for name in ["mixed.ron", "mixed"] {
+        let (stdout, _) = run_ok(schedlab().current_dir(&dir.0).args(["check", name]));
+        assert!(
+            stdout.contains("local-mixed"),
+            "`check {name}` prefers ./workloads/mixed.ron:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn headless_json_report_to_stdout_keeps_the_contract() {
+    let (stdout, stderr) = run_ok(schedlab().args([
+        "--workload",
+        "faults",
+        "--headless",
+        "--workers",
+        "3",
+        "--seed",
+        "11",
+        "--json",
+        "-",
+    ]));
+    let report = parse_json(&stdout, "`--json -` output");
+    assert_report_contract(&report);
+    assert_eq!(report["workload"], "faults");
+    assert_eq!(report["policy"], "steal", "steal is the default policy");
+    assert_eq!(report["seed"], 11, "--seed overrides the file's seed");
+    assert_eq!(
+        report["workers"].as_array().map(Vec::len),
+        Some(3),
+        "--workers overrides the machine"
+    );
+    // One attempt in five panics: some are retried, and the run still exits 0.
+    assert!(
+        report["tasks"]["retried"].as_u64() > Some(0),
+        "faults were injected: {}",
+        report["tasks"]
+    );
+    assert_eq!(report["tasks"]["total"], 64, "faults holds 64 tasks");
+    // With the report on stdout, the summary table moves to stderr rather than corrupting it.
+    assert!(
+        stderr.contains("makespan") || stderr.contains("faults"),
+        "the summary is on stderr:\n{stderr}"
+    );
+}
+
+#[test]
+fn json_to_a_file_and_speed_overrides() {
+    let tiny = tiny_workload();
+    let json = TempPath::new("report.json");
+    let (stdout, _) = run_ok(
+        schedlab()
+            .arg("--workload")
+            .arg(&tiny.0)
+            .args(["--headless", "--speeds", "1,0.5", "--json"])
+            .arg(&json.0),
+    );
+    assert!(
+        !stdout.trim().is_empty() && serde_json::from_str::<Value>(&stdout).is_err(),
+        "stdout holds the summary table:\n{stdout}"
+    );
+    let report = json.read_json();
+    assert_report_contract(&report);
+    assert_eq!(report["workload"], "tiny");
+    let speeds: Vec<f64> = report["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .map(|w| w["speed"].as_f64().expect("speed"))
+        .collect();
+    assert_eq!(speeds, [1.0, 0.5], "--speeds gives one worker per speed");
+    assert_eq!(report["tasks"]["total"], 24);
+    assert_eq!(
+        report["tasks"]["completed"], 24,
+        "no faults, so every task completes"
+    );
+}
+
+#[test]
+fn trace_has_a_track_per_worker_and_well_formed_spans() {
+    let json = TempPath::new("trace-report.json");
+    let trace = TempPath::new("trace.json");
+    run_ok(
+        schedlab()
+            .args([
+                "--workload",
+                "faults",
+                "--headless",
+                "--workers",
+                "2",
+                "--trace",
+            ])
+            .arg(&trace.0)
+            .arg("--json")
+            .arg(&json.0),
+    );
+    let report = json.read_json();
+    let doc = trace.read_json();
+    let events = array_field(&doc, "traceEvents", "trace");
+
+    let mut thread_names: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut tracks: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+    for e in events {
+        let ph = str_field(e, "ph", "trace event");
+        if ph == "M" && e["name"] == "thread_name" {
+            *thread_names
+                .entry(u64_field(e, "tid", "thread_name"))
+                .or_default() += 1;
+        }
+        if ph != "X" {
+            continue;
+        }
+        // Times are microseconds with nanosecond fractions; compared in whole nanoseconds.
+        let [ts, dur] = ["ts", "dur"].map(|k| f64_field(e, k, "X event"));
+        assert!(ts >= 0.0 && dur >= 0.0, "X event with a negative time: {e}");
+        if e["cat"] == "task" {
+            let args = &e["args"];
+            str_field(args, "group", "task event args");
+            u64_field(args, "task", "task event args");
+            u64_field(args, "attempt", "task event args");
+            str_field(args, "outcome", "task event args");
+            let start = (ts * 1000.0).round() as u64;
+            tracks
+                .entry(u64_field(e, "tid", "X event"))
+                .or_default()
+                .push((start, start + (dur * 1000.0).round() as u64));
+        }
+    }
+    let expected: BTreeMap<u64, usize> = [(0, 1), (1, 1)].into();
+    assert_eq!(thread_names, expected, "one thread_name per worker");
+    assert!(
+        tracks.keys().all(|tid| thread_names.contains_key(tid)),
+        "task spans lie on worker tracks"
+    );
+    let spans: usize = tracks.values().map(Vec::len).sum();
+    let attempts: u64 = report["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .map(|w| w["tasks"].as_u64().expect("tasks"))
+        .sum();
+    assert_eq!(
+        spans as u64, attempts,
+        "one task span per attempt the report counts"
+    );
+    for (tid, spans) in &mut tracks {
+        spans.sort_unstable();
+        for pair in spans.windows(2) {
+            assert!(
+                pair[0].1 <= pair[1].0,
+                "task spans overlap on track {tid}: {:?} and {:?}",
+                pair[0],
+                pair[1]
+            );
+        }
+    }
+}
+
+#[test]
+fn compare_runs_every_policy() {
+    let json = TempPath::new("compare.json");
+    let (stdout, _) = run_ok(
+        schedlab()
+            .args([
+                "compare",
+                "--workload",
+                "imbalance",
+                "--workers",
+                "2",
+                "--json",
+            ])
+            .arg(&json.0),
+    );
+    for policy in ["fifo", "rr", "steal", "hetero"] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(policy)),
+            "the table has a row for {policy}:\n{stdout}"
+        );
+    }
+    let doc = json.read_json();
+    assert_eq!(doc["schema"], 1, "compare --json has a schema version");
+    let runs = array_field(&doc, "runs", "compare --json");
+    let policies: BTreeSet<&str> = runs.iter().map(|r| str_field(r, "policy", "run")).collect();
+    assert_eq!(runs.len(), 4, "one run per policy");
+    assert_eq!(
+        policies,
+        ["fifo", "hetero", "rr", "steal"].into(),
+        "each policy once"
+    );
+    for run in runs {
+        assert_report_contract(run);
+        assert_eq!(run["workers"].as_array().map(Vec::len), Some(2));
+    }
+}
+
+#[test]
+fn policy_aliases_are_accepted() {
+    let tiny = tiny_workload();
+    for (alias, name) in [
+        ("round-robin", "rr"),
+        ("work-stealing", "steal"),
+        ("heterogeneous", "hetero"),
+        ("fifo", "fifo"),
+    ] {
+        let (stdout, _) = run_ok(
+            schedlab()
+                .args([
+                    "--policy",
+                    alias,
+                    "--headless",
+                    "--workers",
+                    "2",
+                    "--json",
+                    "-",
+                    "--workload",
+                ])
+                .arg(&tiny.0),
+        );
+        let report = parse_json(&stdout, "the report");
+        assert_eq!(report["policy"], name, "--policy {alias} runs {name}");
+    }
+}
+
+#[test]
+fn without_a_terminal_the_run_says_it_is_headless() {
+    let tiny = tiny_workload();
+    let says_headless = |stderr: &str| {
+        stderr
+            .lines()
+            .filter(|l| l.contains("headless") || l.contains("not a terminal"))
+            .count()
+    };
+    // Under the test harness stdout is a pipe, never a terminal.
+    let (stdout, stderr) = run_ok(
+        schedlab()
+            .args(["--workers", "2", "--workload"])
+            .arg(&tiny.0),
+    );
+    assert_eq!(
+        says_headless(&stderr),
+        1,
+        "one line says the run is headless:\n{stderr}"
+    );
+    assert!(
+        stdout.contains("tiny"),
+        "the summary is on stdout:\n{stdout}"
+    );
+    let (_, stderr) = run_ok(
+        schedlab()
+            .args(["--headless", "--workers", "2", "--workload"])
+            .arg(&tiny.0),
+    );
+    assert_eq!(
+        says_headless(&stderr),
+        0,
+        "--headless asked for it, so nothing to explain:\n{stderr}"
+    );
+}
+
+#[test]
+fn help_and_version() {
+    let (help, _) = run_ok(schedlab().arg("--help"));
+    for word in [
+        "compare",
+        "check",
+        "list",
+        "--workload",
+        "--policy",
+        "--json",
+        "--trace",
+        "--headless",
+        "./workloads/",
+        "built in",
+    ] {
+        assert!(help.contains(word), "--help mentions `{word}`:\n{help}");
+    }
+    let (version, _) = run_ok(schedlab().arg("--version"));
+    assert!(
+        version.contains(env!("CARGO_PKG_VERSION")),
+        "--version prints the version: {version}"
+    );
+    for sub in ["compare", "check"] {
+        let (help, _) = run_ok(schedlab().args([sub, "--help"]));
+        assert!(
+            help.contains("workload") || help.contains("WORKLOAD"),
+            "`{sub} --help` explains its argument:\n{help}"
+        );
+    }
+}

@@ -1,0 +1,346 @@
+//! The engine under every policy: nothing lost, nothing run twice, and each policy's promise.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use proptest::prelude::*;
+use schedlab::exec::{self, RunOptions};
+use schedlab::kernels;
+use schedlab::plan::Plan;
+use schedlab::record::{Kind, Outcome};
+use schedlab::workload::{self, BUILTIN, Overrides, fib_tree_size};
+use schedlab_policies::ALL;
+
+use crate::{Ran, assert_report_invariants, run_loaded, run_text};
+
+const POLICIES: [&str; 4] = ["fifo", "rr", "steal", "hetero"];
+
+/// Checks from the recorded timeline that every attempt ran exactly once, attempts of a task
+/// are numbered 1, 2, … without gaps, and the outcomes match the report's counts.
+fn assert_exactly_once(ran: &Ran) {
+    let what = format!("{} under {}", ran.report.workload, ran.report.policy);
+    let mut attempts: HashMap<u32, Vec<u8>> = HashMap::new();
+    let (mut completed, mut failed, mut retried) = (0u64, 0u64, 0u64);
+    for events in &ran.run.timeline.workers {
+        for (i, e) in events.iter().enumerate() {
+            if e.kind == Kind::Run {
+                attempts.entry(e.task).or_default().push(e.attempt);
+                let after = events[i + 1..]
+                    .iter()
+                    .find(|n| n.kind != Kind::Slow)
+                    .expect("an event after a body");
+                match Outcome::from_aux(after.aux) {
+                    Outcome::Completed => completed += 1,
+                    Outcome::Failed => failed += 1,
+                    Outcome::Retry => retried += 1,
+                    Outcome::None => panic!("{what}: a body ended without an outcome"),
+                }
+            }
+        }
+    }
+    for (task, mut seen) in attempts {
+        seen.sort_unstable();
+        let expected: Vec<u8> = (1..=seen.len() as u8).collect();
+        assert_eq!(seen, expected, "{what}: task {task} attempts");
+    }
+    let t = ran.report.tasks;
+    assert_eq!(
+        (completed, failed, retried),
+        (t.completed, t.failed, t.retried),
+        "{what}: outcomes in the timeline"
+    );
+}
+
+const MIXED_SMALL: &str = r#"(
+    name: "small-mix", seed: 5,
+    faults: (panic_rate: 0.2, max_retries: 2),
+    groups: [
+        (name: "spin", kernel: Spin(us: 20.0), count: 300, jitter: 0.5),
+        (name: "hash", kernel: Hash(bytes: 20000), count: 40, arrival: Every(us: 100.0)),
+        (name: "fib", kernel: Fib(n: 14, cutoff: 4), count: 2),
+        (name: "sort", kernel: Sort(len: 5000), count: 10, after: ["hash"]),
+        (name: "last", kernel: Spin(us: 5.0), count: 20, after: ["sort", "fib"]),
+    ],
+)"#;
+
+#[test]
+fn every_policy_runs_every_attempt_exactly_once_even_oversubscribed() {
+    let mut checksums = Vec::new();
+    for policy in POLICIES {
+        for workers in [1, 3, 16, 64] {
+            let ran = run_text(MIXED_SMALL, policy, Some(workers), true);
+            assert_report_invariants(&ran.report);
+            assert_exactly_once(&ran);
+            checksums.push((policy, workers, ran.report.checksum, ran.report.tasks));
+        }
+    }
+    // Faults, jitter and results all derive from the seed: the same whatever the policy.
+    let (_, _, sum, tasks) = checksums[0];
+    for (policy, workers, s, t) in &checksums {
+        assert_eq!(
+            (*s, *t),
+            (sum, tasks),
+            "{policy} on {workers} workers computed something else"
+        );
+    }
+}
+
+#[test]
+fn fork_join_spawns_the_whole_tree_and_computes_fib() {
+    let text = r#"(name: "fj", groups: [(name: "fib", kernel: Fib(n: 22, cutoff: 0), count: 3)])"#;
+    for policy in POLICIES {
+        let ran = run_text(text, policy, Some(8), false);
+        assert_report_invariants(&ran.report);
+        assert_eq!(ran.report.tasks.total, 3 * fib_tree_size(22, 0));
+        assert_eq!(
+            ran.report.tasks.completed, ran.report.tasks.total,
+            "{policy}"
+        );
+        // The leaves' results add up to fib(22) per root: the fork-join really computed it.
+        assert_eq!(ran.report.checksum, 3 * kernels::fib(22), "{policy}");
+    }
+}
+
+#[test]
+fn failed_tasks_cancel_their_dependents_and_fib_subtrees() {
+    // Every attempt panics: the first group fails, everything after it is cancelled.
+    let text = r#"(name: "doomed", faults: (panic_rate: 1.0, max_retries: 1), groups: [
+        (name: "a", kernel: Spin(us: 1.0), count: 5),
+        (name: "b", kernel: Spin(us: 1.0), count: 7, after: ["a"]),
+        (name: "c", kernel: Spin(us: 1.0), count: 2, after: ["b"], arrival: Every(us: 1000.0)),
+        (name: "f", kernel: Fib(n: 10, cutoff: 5), count: 1),
+    ])"#;
+    for policy in POLICIES {
+        let ran = run_text(text, policy, Some(3), true);
+        assert_report_invariants(&ran.report);
+        assert_exactly_once(&ran);
+        let t = ran.report.tasks;
+        // a: 5 failed, 5 retried. f: its root fails after a retry, its other nodes are cancelled.
+        assert_eq!(t.failed, 5 + 1, "{policy}");
+        assert_eq!(t.retried, 5 + 1, "{policy}");
+        assert_eq!(t.cancelled, 7 + 2 + fib_tree_size(10, 5) - 1, "{policy}");
+        assert_eq!(t.completed, 0, "{policy}");
+    }
+}
+
+#[test]
+fn dependents_never_start_before_their_prerequisites_finish() {
+    let text = r#"(name: "deps", groups: [
+        (name: "a", kernel: Spin(us: 200.0), count: 8),
+        (name: "b", kernel: Spin(us: 10.0), count: 30, after: ["a"]),
+    ])"#;
+    for policy in POLICIES {
+        let ran = run_text(text, policy, Some(4), true);
+        let b_first = ran.plan.groups[1].first;
+        let (mut last_a_end, mut first_b_start) = (0, u64::MAX);
+        for events in &ran.run.timeline.workers {
+            for (i, e) in events.iter().enumerate() {
+                if e.kind == Kind::Run {
+                    if e.task < b_first {
+                        last_a_end = last_a_end.max(events[i + 1].t);
+                    } else {
+                        first_b_start = first_b_start.min(e.t);
+                    }
+                }
+            }
+        }
+        assert!(
+            first_b_start >= last_a_end,
+            "{policy}: b started at {first_b_start} before a ended at {last_a_end}"
+        );
+    }
+}
+
+#[test]
+fn arrivals_are_respected() {
+    let text = r#"(name: "arr", groups: [(name: "tick", kernel: Spin(us: 1.0), count: 20, arrival: Every(us: 2000.0))])"#;
+    let ran = run_text(text, "steal", Some(2), true);
+    let mut starts: Vec<(u32, u64)> = ran
+        .run
+        .timeline
+        .workers
+        .iter()
+        .flatten()
+        .filter(|e| e.kind == Kind::Run)
+        .map(|e| (e.task, e.t))
+        .collect();
+    starts.sort_unstable();
+    for (task, t) in starts {
+        assert!(
+            t >= u64::from(task) * 2_000_000,
+            "task {task} started at {t} ns, before it arrived"
+        );
+    }
+    // The last task arrives at 38 ms.
+    assert!(ran.report.makespan_ns >= 38_000_000);
+}
+
+#[test]
+fn round_robin_idles_on_the_imbalanced_workload_where_stealing_does_not() {
+    let w = workload::find("imbalance").unwrap().workload;
+    let rr = run_loaded(&w, "rr", Some(2), false).report;
+    let steal = run_loaded(&w, "steal", Some(2), false).report;
+    let idle_share = |r: &schedlab::report::Report| {
+        r.workers
+            .iter()
+            .map(|w| w.idle_ns as f64 / r.makespan_ns as f64)
+            .fold(0.0, f64::max)
+    };
+    assert!(
+        idle_share(&rr) > 0.25,
+        "rr leaves a worker idle: {:.2}",
+        idle_share(&rr)
+    );
+    assert!(
+        idle_share(&steal) < 0.15,
+        "steal keeps both busy: {:.2}",
+        idle_share(&steal)
+    );
+    assert!(
+        steal.makespan_ns < rr.makespan_ns,
+        "steal {} < rr {}",
+        steal.makespan_ns,
+        rr.makespan_ns
+    );
+}
+
+#[test]
+fn hetero_beats_fifo_on_big_little() {
+    let w = workload::find("big-little").unwrap().workload;
+    // Best of three each: the machine running the tests is shared.
+    let best = |policy: &str| {
+        (0..3)
+            .map(|_| run_loaded(&w, policy, None, false).report.makespan_ns)
+            .min()
+            .unwrap()
+    };
+    let (hetero, fifo) = (best("hetero"), best("fifo"));
+    assert!(
+        (hetero as f64) < 0.85 * fifo as f64,
+        "hetero {hetero} ns should clearly beat fifo {fifo} ns"
+    );
+}
+
+#[test]
+fn every_shipped_workload_keeps_the_report_invariants() {
+    for (name, _) in BUILTIN {
+        let w = workload::find(name).unwrap().workload;
+        for policy in ALL.iter().map(|p| p.name) {
+            let ran = run_loaded(&w, policy, None, false);
+            assert_report_invariants(&ran.report);
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_run_stops_promptly_and_still_adds_up() {
+    let text = r#"(name: "long", groups: [(name: "s", kernel: Spin(us: 1000.0), count: 100000)])"#;
+    let w = workload::parse(text, "t").unwrap().workload;
+    let machine = w
+        .resolve_machine(&Overrides {
+            workers: Some(4),
+            ..Overrides::default()
+        })
+        .unwrap();
+    let plan = Plan::new(&w, 0);
+    let stop = Arc::new(AtomicBool::new(false));
+    let options = RunOptions {
+        stop: Some(stop.clone()),
+        ..RunOptions::default()
+    };
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        stop.store(true, Ordering::SeqCst);
+    });
+    let started = std::time::Instant::now();
+    let run = exec::run(&plan, &machine, "steal", &options, &mut |_| {}).unwrap();
+    stopper.join().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped promptly"
+    );
+    assert!(run.interrupted);
+    let report = schedlab::report::Report::new("long", "", &plan, &machine, &run);
+    let t = report.tasks;
+    assert!(report.interrupted);
+    assert!(t.completed < t.total);
+    assert_eq!(t.completed + t.failed + t.cancelled, t.total);
+}
+
+/// Runs `f` on another thread and fails if it does not finish in time: a hang is a lost wake-up.
+fn with_watchdog<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = crossbeam::channel::bounded(1);
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit)
+        .expect("the run hung: a worker was never woken")
+}
+
+#[test]
+fn stress_many_short_runs_never_hang() {
+    let text = r#"(name: "bursts", seed: 9, groups: [
+        (name: "a", kernel: Spin(us: 0.0), count: 2000),
+        (name: "b", kernel: Spin(us: 3.0), count: 50, arrival: Every(us: 50.0)),
+        (name: "c", kernel: Fib(n: 12, cutoff: 2), count: 2, after: ["a"]),
+    ])"#;
+    let runs = if cfg!(debug_assertions) { 10 } else { 25 };
+    with_watchdog(Duration::from_secs(240), move || {
+        for i in 0..runs {
+            for policy in POLICIES {
+                let workers = [2, 8, 33, 64][i % 4];
+                let ran = run_text(text, policy, Some(workers), false);
+                assert_report_invariants(&ran.report);
+            }
+        }
+    });
+}
+
+/// A random workload in RON: groups depend only on earlier ones, so there is never a cycle.
+fn arb_workload() -> impl Strategy<Value = String> {
+    let group = (
+        0u8..3,
+        1usize..40,
+        0.0f64..30.0,
+        any::<bool>(),
+        prop_oneof![Just(None), (10.0f64..300.0).prop_map(Some)],
+        0.0f64..0.9,
+    );
+    (prop::collection::vec(group, 1..5), 0.0f64..0.4, 0u32..3, any::<u64>()).prop_map(
+        |(groups, panic_rate, retries, seed)| {
+            let mut out = format!(
+                "(name: \"random\", seed: {seed}, faults: (panic_rate: {panic_rate}, max_retries: {retries}), groups: ["
+            );
+            for (i, (kind, count, us, dep, every, jitter)) in groups.iter().enumerate() {
+                let kernel = match kind {
+                    0 => format!("Spin(us: {us})"),
+                    1 => format!("Fib(n: {}, cutoff: {})", 3 + (*count % 9), *count % 5),
+                    _ => format!("Hash(bytes: {})", 1 + (*us as usize) * 100),
+                };
+                let after = if *dep && i > 0 { format!("after: [\"g{}\"], ", i - 1) } else { String::new() };
+                let arrival = every.map_or(String::new(), |p| format!("arrival: Every(us: {p}), "));
+                out += &format!(
+                    "(name: \"g{i}\", kernel: {kernel}, count: {count}, {after}{arrival}jitter: {jitter}),"
+                );
+            }
+            out + "])"
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_workloads_run_every_attempt_once_under_every_policy(
+        text in arb_workload(),
+        workers in 1usize..10,
+        policy in 0usize..4,
+    ) {
+        let ran = with_watchdog(Duration::from_secs(60), move || run_text(&text, POLICIES[policy], Some(workers), true));
+        assert_report_invariants(&ran.report);
+        assert_exactly_once(&ran);
+    }
+}

@@ -1,0 +1,126 @@
+//! Whole-process and whole-engine tests, in one test binary (faster to build than many).
+//!
+//! `engine` runs workloads through the library and checks what the runs measured; `cli` runs
+//! the real binary; `bad_input` feeds it every kind of broken workload.
+
+mod bad_input;
+mod cli;
+mod engine;
+
+use schedlab::exec::{self, RunOptions, RunResult};
+use schedlab::plan::Plan;
+use schedlab::report::Report;
+use schedlab::workload::{self, Overrides};
+
+/// A finished run and its report.
+pub struct Ran {
+    pub report: Report,
+    pub run: RunResult,
+    pub plan: Plan,
+}
+
+/// Runs RON `text` under `policy`, with `workers` overriding the file's machine if given.
+pub fn run_text(text: &str, policy: &str, workers: Option<usize>, record: bool) -> Ran {
+    let loaded = workload::parse(text, "test.ron").unwrap_or_else(|e| panic!("{e}"));
+    run_loaded(&loaded.workload, policy, workers, record)
+}
+
+/// Runs a parsed workload.
+pub fn run_loaded(
+    w: &workload::Workload,
+    policy: &str,
+    workers: Option<usize>,
+    record: bool,
+) -> Ran {
+    let overrides = Overrides {
+        workers,
+        speeds: None,
+        seed: None,
+    };
+    let machine = w
+        .resolve_machine(&overrides)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let plan = Plan::new(w, w.seed);
+    let options = RunOptions {
+        record,
+        pin: false,
+        ..RunOptions::default()
+    };
+    let run = exec::run(&plan, &machine, policy, &options, &mut |_| {}).expect("known policy");
+    let report = Report::new(&w.name, &w.description, &plan, &machine, &run);
+    Ran { report, run, plan }
+}
+
+/// Every invariant the report contract promises.
+pub fn assert_report_invariants(r: &Report) {
+    let what = format!("{} under {}", r.workload, r.policy);
+    let t = r.tasks;
+    assert_eq!(
+        t.completed + t.failed + t.cancelled,
+        t.total,
+        "{what}: outcomes add up to the total"
+    );
+    assert!(r.makespan_ns > 0, "{what}: makespan");
+    for w in &r.workers {
+        let sum = w.busy_ns + w.idle_ns + w.overhead_ns;
+        let diff = sum.abs_diff(r.makespan_ns) as f64;
+        assert!(
+            diff <= r.makespan_ns as f64 * 0.01,
+            "{what}: worker {} adds to {sum}, makespan {}",
+            w.id,
+            r.makespan_ns
+        );
+        assert!(
+            w.steals <= w.steal_attempts,
+            "{what}: steals are successful attempts"
+        );
+    }
+    let speed_sum: f64 = r.workers.iter().map(|w| w.speed).sum();
+    assert!(
+        r.lower_bound_ns as f64 >= (r.work_ns as f64 / speed_sum).floor() - 1.0,
+        "{what}: lower bound"
+    );
+    assert!(
+        r.lower_bound_ns >= r.critical_path_ns,
+        "{what}: lower bound covers the critical path"
+    );
+    let efficiency = r.lower_bound_ns as f64 / r.makespan_ns as f64;
+    assert!(
+        (r.efficiency - efficiency).abs() < 1e-9,
+        "{what}: efficiency"
+    );
+    // The run cannot beat its own lower bound by more than timer noise.
+    assert!(
+        r.efficiency <= 1.05,
+        "{what}: efficiency {} above 1",
+        r.efficiency
+    );
+    let attempts: u64 = r.workers.iter().map(|w| w.tasks).sum();
+    let overhead: u64 = r.workers.iter().map(|w| w.overhead_ns).sum();
+    assert_eq!(
+        r.overhead_ns_per_task,
+        overhead.checked_div(attempts).unwrap_or(0),
+        "{what}: overhead per task"
+    );
+    assert_eq!(
+        attempts,
+        t.completed + t.failed + t.retried,
+        "{what}: one attempt per completion, failure or retry"
+    );
+    let wait = r.wait_ns;
+    assert!(
+        wait.p50 <= wait.p90 && wait.p90 <= wait.p99 && wait.p99 <= wait.max,
+        "{what}: wait percentiles"
+    );
+    assert_eq!(
+        r.groups.iter().map(|g| g.count).sum::<u64>(),
+        t.total,
+        "{what}: groups cover every task"
+    );
+    assert_eq!(
+        r.groups.iter().map(|g| g.attempts).sum::<u64>(),
+        attempts,
+        "{what}: group attempts"
+    );
+    assert!(!r.interrupted, "{what}: not interrupted");
+}
