@@ -46,6 +46,14 @@ thread_local! {
     /// Set while this thread runs a task body, so the panic hook stays quiet for the panics the
     /// workload injects (they are caught, counted and retried, not bugs).
     static IN_TASK: Cell<bool> = const { Cell::new(false) };
+    /// Raw clock reading at which the running task body started to block, 0 if it has not.
+    static BLOCKED_AT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Called by a kernel just before it blocks (sleeps, waits for I/O), so the run can tell time
+/// spent blocked from time spent computing. Costs one clock read.
+pub fn blocking() {
+    BLOCKED_AT.with(|b| b.set(clock().raw()));
 }
 
 /// Wraps the current panic hook so that panics inside task bodies print nothing; every other
@@ -90,6 +98,8 @@ pub struct Progress {
 pub struct WorkerStats {
     /// Time inside task bodies, emulated slowdown included.
     pub busy_ns: u64,
+    /// The part of `busy_ns` spent blocked (sleeping, waiting for I/O).
+    pub blocked_ns: u64,
     /// Time inside calls into the scheduler.
     pub overhead_ns: u64,
     /// Time backing off or parked.
@@ -145,6 +155,7 @@ impl WorkerStats {
     fn new(groups: usize) -> Self {
         WorkerStats {
             busy_ns: 0,
+            blocked_ns: 0,
             overhead_ns: 0,
             idle_ns: 0,
             work_ns: 0,
@@ -618,6 +629,15 @@ impl<P: Policy> Shared<'_, P> {
         let result = self.body(g, index, id, n, attempt);
         let t1 = self.now();
         let real = t1 - t0;
+        let blocked_at = BLOCKED_AT.with(|b| b.replace(0));
+        if blocked_at != 0 {
+            let tb = self
+                .clock
+                .delta_as_nanos(self.start, blocked_at)
+                .clamp(t0, t1);
+            rec.event(tb, Kind::Block, id, attempt, 0);
+            st.blocked_ns += t1 - tb;
+        }
         let mut t2 = t1;
         if speed < 1.0 {
             // An emulated slower core: keep this core busy for the rest of the task's time.

@@ -635,6 +635,8 @@ fn sleep_us(us: f64) {
     if us > 0.0
         && let Ok(d) = Duration::try_from_secs_f64(us * 1e-6)
     {
+        // Tell the executor, so the timeline shows the rest of the task as blocked, not busy.
+        crate::exec::blocking();
         std::thread::sleep(d);
     }
 }

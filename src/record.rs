@@ -37,6 +37,15 @@ pub enum Kind {
     Park = 6,
     /// The worker has left the run.
     Exit = 7,
+    /// The task body blocks (sleeps, waits for I/O) from here to its end.
+    Block = 8,
+}
+
+impl Kind {
+    /// Whether this event continues the task body started by the last `Run`.
+    pub fn is_inside_task(self) -> bool {
+        matches!(self, Kind::Slow | Kind::Block)
+    }
 }
 
 /// How an attempt ended, stored in the `aux` of the event after its body.

@@ -84,6 +84,8 @@ pub struct WorkerReport {
     pub speed: f64,
     /// Inside task bodies, emulated slowdown included.
     pub busy_ns: u64,
+    /// The part of `busy_ns` a task spent blocked (sleeping, waiting for I/O).
+    pub blocked_ns: u64,
     /// The rest of the makespan.
     pub idle_ns: u64,
     /// Inside calls into the scheduler.
@@ -163,6 +165,7 @@ impl Report {
                     id,
                     speed: machine.speeds[id],
                     busy_ns,
+                    blocked_ns: w.blocked_ns.min(busy_ns),
                     idle_ns: makespan - busy_ns - overhead_ns,
                     overhead_ns,
                     tasks: w.tasks,

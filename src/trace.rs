@@ -74,7 +74,7 @@ fn write_track(
             Kind::Run => {
                 // The attempt lasts through its emulated slowdown, up to the next scheduler event.
                 let mut j = i;
-                while events.get(j + 1).is_some_and(|n| n.kind == Kind::Slow) {
+                while events.get(j + 1).is_some_and(|n| n.kind.is_inside_task()) {
                     j += 1;
                 }
                 let end = end_of(j);
@@ -104,9 +104,14 @@ fn write_track(
                     )?;
                 }
                 for (k, s) in events.iter().enumerate().take(j + 1).skip(i + 1) {
+                    let (name, cat) = if s.kind == Kind::Block {
+                        ("blocked (sleep, I/O)", "blocked")
+                    } else {
+                        ("emulated slowdown", "slowdown")
+                    };
                     write!(
                         out,
-                        ",\n{{\"name\":\"emulated slowdown\",\"cat\":\"slowdown\",\"ph\":\"X\",\"pid\":1,\"tid\":{w},\"ts\":{},\"dur\":{}}}",
+                        ",\n{{\"name\":\"{name}\",\"cat\":\"{cat}\",\"ph\":\"X\",\"pid\":1,\"tid\":{w},\"ts\":{},\"dur\":{}}}",
                         us(s.t),
                         us(end_of(k) - s.t)
                     )?;

@@ -50,7 +50,7 @@ fn assert_exactly_once(ran: &Ran) {
                 attempts.entry(e.task).or_default().push(e.attempt);
                 let after = events[i + 1..]
                     .iter()
-                    .find(|n| n.kind != Kind::Slow)
+                    .find(|n| !n.kind.is_inside_task())
                     .expect("an event after a body");
                 match Outcome::from_aux(after.aux) {
                     Outcome::Completed => completed += 1,
