@@ -46,4 +46,8 @@ impl Policy for Fifo {
     fn take(&self, _me: &mut ()) -> Option<Task> {
         self.queue.pop()
     }
+
+    fn queued_shared(&self) -> usize {
+        self.queue.len()
+    }
 }

@@ -94,6 +94,10 @@ impl Policy for Hetero {
         self.queues[*me].pop()
     }
 
+    fn queued(&self, worker: WorkerId) -> usize {
+        self.queues[worker].len()
+    }
+
     fn steal(&self, me: &mut WorkerId) -> Stolen {
         let me = *me;
         let my_speed = self.speeds[me];

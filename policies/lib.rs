@@ -126,6 +126,15 @@ pub trait Policy: Send + Sync + Sized + 'static {
     fn done(&self, me: &mut Self::Local, task: Task) {
         let _ = (me, task);
     }
+    /// Tasks waiting in queues that belong to `worker`, for displays (may be approximate).
+    fn queued(&self, worker: WorkerId) -> usize {
+        let _ = worker;
+        0
+    }
+    /// Tasks waiting in queues shared by every worker, for displays (may be approximate).
+    fn queued_shared(&self) -> usize {
+        0
+    }
 }
 
 /// Something to do with a policy type chosen at run time by name.

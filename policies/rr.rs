@@ -57,4 +57,8 @@ impl Policy for RoundRobin {
     fn take(&self, me: &mut WorkerId) -> Option<Task> {
         self.queues[*me].pop()
     }
+
+    fn queued(&self, worker: WorkerId) -> usize {
+        self.queues[worker].len()
+    }
 }

@@ -100,6 +100,14 @@ impl Policy for WorkStealing {
         }
     }
 
+    fn queued(&self, worker: WorkerId) -> usize {
+        self.stealers[worker].len()
+    }
+
+    fn queued_shared(&self) -> usize {
+        self.injector.len()
+    }
+
     fn steal(&self, me: &mut Local) -> Stolen {
         let n = self.stealers.len();
         let mut stolen = Stolen::default();

@@ -282,48 +282,74 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
         bail!("--workload is required")
     };
     let p = prepare(arg, &args.machine)?;
-    if !args.headless {
-        if std::io::stdout().is_terminal() {
-            eprintln!(
-                "schedlab: the live TUI is not available in this version; showing the headless summary"
-            );
-        } else {
-            eprintln!("schedlab: stdout is not a terminal, so no TUI: headless summary");
-        }
+    let tui = !args.headless && std::io::stdout().is_terminal();
+    if !args.headless && !tui {
+        eprintln!("schedlab: stdout is not a terminal, so no TUI: headless summary");
     }
-    let w = &p.loaded.workload;
-    eprintln!(
-        "schedlab: running {} ({} tasks) under {} on {} workers...",
-        w.name,
-        p.plan.total,
-        args.policy,
-        p.machine.workers()
-    );
-    let record = args.trace.is_some();
-    let run = execute(&p, &args.policy, record, !args.exec.no_pin, true);
-    let report = report_of(&p, &run);
-    let json_to_stdout = args.json.as_deref() == Some("-");
-    if json_to_stdout {
-        eprint!("{}", report.summary());
+    let (report, timeline, interrupted) = if tui {
+        let w = &p.loaded.workload;
+        let policy = schedlab_policies::find(&args.policy).map_or("steal", |info| info.name);
+        let app = crate::tui::run(
+            &w.name,
+            &w.description,
+            p.plan.clone(),
+            p.machine.clone(),
+            policy,
+            !args.exec.no_pin,
+            args.trace.is_some(),
+        )?;
+        // The run the command line asked for is the session's first.
+        let report = app
+            .runs
+            .first()
+            .and_then(|r| r.finished.as_ref())
+            .map(|f| f.report.clone());
+        (report, app.kept.unwrap_or_default(), app.interrupted)
     } else {
-        print!("{}", report.summary());
-    }
-    if let Some(path) = &args.json {
-        write_to(path, "report", |out| {
-            serde_json::to_writer_pretty(&mut *out, &report)?;
-            writeln!(out)
-        })?;
-    }
-    if let Some(path) = &args.trace {
-        let path = path.to_string_lossy();
-        write_to(&path, "trace", |out| {
-            crate::trace::write(out, &p.plan, &report, &run.timeline)
-        })?;
+        let w = &p.loaded.workload;
         eprintln!(
-            "schedlab: trace written to {path} (open it in https://ui.perfetto.dev or chrome://tracing)"
+            "schedlab: running {} ({} tasks) under {} on {} workers...",
+            w.name,
+            p.plan.total,
+            args.policy,
+            p.machine.workers()
         );
+        let run = execute(
+            &p,
+            &args.policy,
+            args.trace.is_some(),
+            !args.exec.no_pin,
+            true,
+        );
+        let report = report_of(&p, &run);
+        let interrupted = report.interrupted;
+        if args.json.as_deref() == Some("-") {
+            eprint!("{}", report.summary());
+        } else {
+            print!("{}", report.summary());
+        }
+        (Some(report), run.timeline, interrupted)
+    };
+    if let Some(report) = &report {
+        if let Some(path) = &args.json {
+            write_to(path, "report", |out| {
+                serde_json::to_writer_pretty(&mut *out, report)?;
+                writeln!(out)
+            })?;
+        }
+        if let Some(path) = &args.trace {
+            let path = path.to_string_lossy();
+            write_to(&path, "trace", |out| {
+                crate::trace::write(out, &p.plan, report, &timeline)
+            })?;
+            eprintln!(
+                "schedlab: trace written to {path} (open it in https://ui.perfetto.dev or chrome://tracing)"
+            );
+        }
+    } else if args.json.is_some() || args.trace.is_some() {
+        eprintln!("schedlab: the first run did not finish, so no report or trace was written");
     }
-    Ok(if report.interrupted {
+    Ok(if interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else {
         ExitCode::SUCCESS

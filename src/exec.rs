@@ -83,7 +83,7 @@ pub struct RunOptions {
 }
 
 /// How far a run has got, for progress displays.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Progress {
     /// Tasks finished (counted in batches, so slightly behind).
     pub finished: usize,
@@ -91,6 +91,10 @@ pub struct Progress {
     pub total: usize,
     /// Time since the start.
     pub elapsed: Duration,
+    /// Tasks waiting in each worker's own queues.
+    pub queued: Vec<usize>,
+    /// Tasks waiting in shared queues.
+    pub queued_shared: usize,
 }
 
 /// What one worker measured.
@@ -114,8 +118,8 @@ pub struct WorkerStats {
     pub steal_attempts: u64,
     /// Outcomes this worker decided.
     pub tally: Tally,
-    /// Ready → start, per attempt.
-    pub wait: Histogram<u64>,
+    /// Ready → start, per attempt, per group.
+    pub waits: Vec<Histogram<u64>>,
     /// Body time per attempt, per group.
     pub groups: Vec<Histogram<u64>>,
     /// Wrapping sum of the tasks' results: the same for every policy on the same seed.
@@ -163,7 +167,7 @@ impl WorkerStats {
             steals: 0,
             steal_attempts: 0,
             tally: Tally::default(),
-            wait: histogram(3),
+            waits: (0..groups).map(|_| histogram(2)).collect(),
             groups: (0..groups).map(|_| histogram(2)).collect(),
             checksum: 0,
         }
@@ -400,6 +404,10 @@ impl<P: Policy> Shared<'_, P> {
                     finished: this.plan.total - this.unfinished.load(Ordering::Relaxed),
                     total: this.plan.total,
                     elapsed: Duration::from_nanos(now),
+                    queued: (0..this.speeds.len())
+                        .map(|w| this.policy.queued(w))
+                        .collect(),
+                    queued_shared: this.policy.queued_shared(),
                 });
             }
         };
@@ -621,10 +629,10 @@ impl<P: Policy> Shared<'_, P> {
         st.overhead_ns += t0 - sched_from;
         let id = task.id;
         let attempt = task.attempt;
-        // Auto-resizing histograms grow to any value, so recording cannot fail.
-        let _ = st.wait.record(t0.saturating_sub(task.ready_at));
         rec.event(t0, Kind::Run, id, attempt, victim);
         let (g, index) = self.plan.locate(id);
+        // Auto-resizing histograms grow to any value, so recording cannot fail.
+        let _ = st.waits[g].record(t0.saturating_sub(task.ready_at));
         let n = task.arg;
         let result = self.body(g, index, id, n, attempt);
         let t1 = self.now();

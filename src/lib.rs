@@ -14,4 +14,5 @@ pub mod plan;
 pub mod record;
 pub mod report;
 pub mod trace;
+pub mod tui;
 pub mod workload;

@@ -128,9 +128,14 @@ pub struct GroupReport {
     pub p99_ns: u64,
     /// Longest.
     pub max_ns: u64,
+    /// Median ready → start wait of the group's attempts.
+    pub wait_p50_ns: u64,
+    /// 99th percentile of the wait.
+    pub wait_p99_ns: u64,
 }
 
-fn merged(hists: impl Iterator<Item = Histogram<u64>>) -> Histogram<u64> {
+/// All of `hists` added into one (an empty one if there are none).
+pub fn merged(hists: impl Iterator<Item = Histogram<u64>>) -> Histogram<u64> {
     let mut all: Option<Histogram<u64>> = None;
     for h in hists {
         match &mut all {
@@ -194,7 +199,10 @@ impl Report {
         let attempts: u64 = run.workers.iter().map(|w| w.tasks).sum();
         let overhead: u64 = workers.iter().map(|w| w.overhead_ns).sum();
         let work_ns: u64 = run.workers.iter().map(|w| w.work_ns).sum();
-        let wait = merged(run.workers.iter().map(|w| w.wait.clone()));
+        let wait = merged(run.workers.iter().flat_map(|w| w.waits.iter().cloned()));
+        let group_waits: Vec<Histogram<u64>> = (0..plan.groups.len())
+            .map(|g| merged(run.workers.iter().map(|w| w.waits[g].clone())))
+            .collect();
         let group_hists: Vec<Histogram<u64>> = (0..plan.groups.len())
             .map(|g| merged(run.workers.iter().map(|w| w.groups[g].clone())))
             .collect();
@@ -230,8 +238,8 @@ impl Report {
             groups: plan
                 .groups
                 .iter()
-                .zip(&group_hists)
-                .map(|(g, h)| GroupReport {
+                .zip(group_hists.iter().zip(&group_waits))
+                .map(|(g, (h, wait))| GroupReport {
                     name: g.name.clone(),
                     count: g.roots as u64 * u64::from(g.tree),
                     attempts: h.len(),
@@ -239,6 +247,8 @@ impl Report {
                     p50_ns: h.value_at_quantile(0.5),
                     p99_ns: h.value_at_quantile(0.99),
                     max_ns: h.max(),
+                    wait_p50_ns: wait.value_at_quantile(0.5),
+                    wait_p99_ns: wait.value_at_quantile(0.99),
                 })
                 .collect(),
             checksum: run

@@ -1,0 +1,213 @@
+//! The live TUI: the run unfolding per core, with its statistics, diagnostics and a table of
+//! every run of the session.
+//!
+//! Data flows one way. An input thread forwards terminal events; the run's workers send their
+//! recorded chunks; the run thread sends progress samples and the finished result. The main
+//! loop receives, updates the one [`App`] state, and draws about 30 times a second. Nothing
+//! here can slow a worker: they only ever send whole chunks over an unbounded channel.
+
+pub mod app;
+pub mod input;
+pub mod lanes;
+pub mod view;
+
+use std::io::{IsTerminal, stdout};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use crossbeam::channel::{self, Receiver, Sender};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::execute;
+
+use crate::exec::{self, Progress, RunOptions, RunResult};
+use crate::plan::Plan;
+use crate::record::Chunk;
+use crate::workload::ResolvedMachine;
+use app::App;
+
+/// Time between frames.
+const FRAME: Duration = Duration::from_millis(33);
+
+/// What the main loop receives.
+enum Msg {
+    Input(crossterm::event::Event),
+    Progress(Progress),
+    Done(Box<RunResult>),
+}
+
+/// Restores the terminal however the TUI ends.
+struct Guard;
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = execute!(stdout(), DisableMouseCapture);
+        ratatui::restore();
+    }
+}
+
+/// The CPU time this thread has used, from the kernel's scheduler statistics (Linux).
+fn thread_cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+        .map(Duration::from_nanos)
+}
+
+/// Runs the TUI until the user quits, and returns its final state (the runs of the session).
+/// `keep_events` keeps the first run's raw events for a trace.
+pub fn run(
+    workload: &str,
+    description: &str,
+    plan: Plan,
+    machine: ResolvedMachine,
+    policy: &'static str,
+    pin: bool,
+    keep_events: bool,
+) -> Result<App> {
+    if !stdout().is_terminal() {
+        bail!("the TUI needs a terminal on stdout; use --headless");
+    }
+    let mut terminal = ratatui::init();
+    // ratatui's hook restores the terminal on any panic; task panics are caught and expected,
+    // so keep them from reaching it.
+    exec::quiet_task_panics();
+    let _guard = Guard;
+    execute!(stdout(), EnableMouseCapture)?;
+
+    let mut app = App::new(workload, description, plan, machine, policy);
+    app.keep_events = keep_events;
+    app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (tx, rx) = channel::unbounded::<Msg>();
+    let input_tx = tx.clone();
+    std::thread::Builder::new()
+        .name("schedlab-input".into())
+        .spawn(move || {
+            while let Ok(event) = crossterm::event::read() {
+                if input_tx.send(Msg::Input(event)).is_err() {
+                    break;
+                }
+            }
+        })?;
+
+    let plan = Arc::new(app.plan.clone());
+    let mut stop: Option<Arc<AtomicBool>> = None;
+    let mut chunks: Receiver<Chunk> = channel::never();
+    let started = Instant::now();
+    let cpu_at_start = thread_cpu_time();
+    let mut next_frame = Instant::now();
+    loop {
+        if let Some(policy) = app.next_run() {
+            let flag = Arc::new(AtomicBool::new(false));
+            let (chunk_tx, chunk_rx) = channel::unbounded();
+            start_run(
+                plan.clone(),
+                app.machine.clone(),
+                policy,
+                pin,
+                flag.clone(),
+                chunk_tx,
+                tx.clone(),
+            );
+            stop = Some(flag);
+            chunks = chunk_rx;
+        }
+        if let Some(flag) = stop.as_ref().filter(|_| app.stop_current) {
+            flag.store(true, Ordering::SeqCst);
+        }
+        let timeout = next_frame.saturating_duration_since(Instant::now());
+        channel::select! {
+            recv(rx) -> msg => if let Ok(msg) = msg { handle(&mut app, msg, &chunks) },
+            recv(chunks) -> chunk => match chunk {
+                Ok(chunk) => app.add_chunk(&chunk),
+                // Every worker of the run has left: stop listening, or this would spin.
+                Err(_) => chunks = channel::never(),
+            },
+            default(timeout) => {}
+        }
+        if app.quit {
+            if let Some(flag) = &stop {
+                flag.store(true, Ordering::SeqCst);
+            }
+            // Let a stopped run hand back what it measured, so a report can still be written.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while app.running() {
+                let Ok(msg) = rx.recv_deadline(deadline) else {
+                    break;
+                };
+                if let Msg::Done(_) = msg {
+                    handle(&mut app, msg, &chunks);
+                }
+            }
+            break;
+        }
+        if Instant::now() >= next_frame {
+            if !app.view.paused {
+                if let (Some(now), Some(start)) = (thread_cpu_time(), cpu_at_start) {
+                    app.ui_cpu = Some((now.saturating_sub(start), started.elapsed()));
+                }
+                terminal.draw(|frame| {
+                    // The timeline's width without its labels and statistics, for scrolling.
+                    app.timeline_width = frame.area().width.saturating_sub(43) as usize;
+                    frame.render_widget(&app, frame.area());
+                })?;
+                app.frames += 1;
+            }
+            next_frame = Instant::now() + FRAME;
+        }
+    }
+    Ok(app)
+}
+
+fn handle(app: &mut App, msg: Msg, chunks: &Receiver<Chunk>) {
+    match msg {
+        Msg::Input(event) => {
+            if let Some(action) = input::event_action(&event) {
+                app.apply(action);
+            }
+        }
+        Msg::Progress(p) => app.progress(p),
+        Msg::Done(result) => {
+            // Every worker has sent its last chunk before the run returned.
+            while let Ok(chunk) = chunks.try_recv() {
+                app.add_chunk(&chunk);
+            }
+            app.finished(&result);
+        }
+    }
+}
+
+fn start_run(
+    plan: Arc<Plan>,
+    machine: ResolvedMachine,
+    policy: &'static str,
+    pin: bool,
+    stop: Arc<AtomicBool>,
+    chunks: Sender<Chunk>,
+    tx: Sender<Msg>,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("schedlab-run".into())
+        .spawn(move || {
+            let options = RunOptions {
+                record: true,
+                pin,
+                stop: Some(stop),
+                events: Some(chunks),
+            };
+            let progress_tx = tx.clone();
+            let mut tick = |p: Progress| {
+                let _ = progress_tx.send(Msg::Progress(p));
+            };
+            if let Some(result) = exec::run(&plan, &machine, policy, &options, &mut tick) {
+                let _ = tx.send(Msg::Done(Box::new(result)));
+            }
+        });
+    // Without a thread for the run there is nothing to show; the OS refusing one is fatal.
+    if let Err(e) = spawned {
+        panic!("cannot start the run thread: {e}");
+    }
+}

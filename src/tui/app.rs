@@ -1,0 +1,570 @@
+//! The TUI's one state struct and how it changes: from recorded chunks, progress samples,
+//! finished runs and user actions. Drawing only reads it (see `view.rs`), so a recorded run
+//! renders the same in tests as on screen.
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+use super::input::Action;
+use super::lanes::Lanes;
+use crate::exec::{Progress, RunResult};
+use crate::plan::Plan;
+use crate::record::Chunk;
+use crate::report::{Report, merged};
+use crate::workload::ResolvedMachine;
+
+/// Progress samples kept for the queue-depth sparkline; older ones are thinned out.
+const MAX_SAMPLES: usize = 512;
+/// Slow-replay speeds, as divisors of real time.
+pub const REPLAY_SPEEDS: [u64; 3] = [10, 100, 1000];
+
+/// What a finished run leaves behind.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// Its report.
+    pub report: Report,
+    /// Ready → start, all groups.
+    pub wait: Histogram<u64>,
+    /// Ready → start, per group.
+    pub group_waits: Vec<Histogram<u64>>,
+}
+
+/// One run of this session, live or finished.
+#[derive(Debug, Clone)]
+pub struct RunView {
+    /// Canonical policy name.
+    pub policy: &'static str,
+    /// Every worker's binned time.
+    pub lanes: Lanes,
+    /// The latest progress sample.
+    pub progress: Option<Progress>,
+    /// Tasks waiting in all queues, sampled every tick: (ns since the start, tasks).
+    pub depth: Vec<(u64, u64)>,
+    /// Sample every this many ticks (doubles as the run grows).
+    depth_stride: usize,
+    ticks: usize,
+    /// Set once the run has ended.
+    pub finished: Option<Finished>,
+}
+
+impl RunView {
+    /// A run that is starting.
+    pub fn new(policy: &'static str, workers: usize) -> Self {
+        RunView {
+            policy,
+            lanes: Lanes::new(workers),
+            progress: None,
+            depth: Vec::new(),
+            depth_stride: 1,
+            ticks: 0,
+            finished: None,
+        }
+    }
+
+    /// Where the run has got to, in ns.
+    pub fn now_ns(&self) -> u64 {
+        match &self.finished {
+            Some(f) => f.report.makespan_ns,
+            None => self.lanes.end_ns.max(
+                self.progress
+                    .as_ref()
+                    .map_or(0, |p| p.elapsed.as_nanos() as u64),
+            ),
+        }
+    }
+
+    fn sample(&mut self, p: Progress) {
+        self.ticks += 1;
+        if self.ticks.is_multiple_of(self.depth_stride) {
+            let queued = (p.queued.iter().sum::<usize>() + p.queued_shared) as u64;
+            self.depth.push((p.elapsed.as_nanos() as u64, queued));
+            if self.depth.len() >= MAX_SAMPLES {
+                // Keep the later sample of each pair, with the pair's larger depth.
+                self.depth = self
+                    .depth
+                    .chunks(2)
+                    .map(|pair| {
+                        (
+                            pair[pair.len() - 1].0,
+                            pair.iter().map(|s| s.1).max().unwrap_or(0),
+                        )
+                    })
+                    .collect();
+                self.depth_stride *= 2;
+            }
+        }
+        self.progress = Some(p);
+    }
+}
+
+/// Overlays drawn over the main screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    /// Nothing.
+    None,
+    /// The key help.
+    Help,
+}
+
+/// A slowed-down replay of a finished run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Replay {
+    /// Real time is divided by this.
+    pub slowdown: u64,
+    /// When the replay started.
+    pub started: Instant,
+}
+
+/// The view: which part of which runs, and how.
+#[derive(Clone, Debug, PartialEq)]
+pub struct View {
+    /// The screen is frozen (the run goes on).
+    pub paused: bool,
+    /// The time window follows the run (fits it all).
+    pub follow: bool,
+    /// Left edge of the time window when not following.
+    pub from_ns: u64,
+    /// Time per screen cell when not following.
+    pub ns_per_cell: u64,
+    /// First core row shown.
+    pub row_offset: usize,
+    /// One row per speed class instead of one per core.
+    pub by_speed: bool,
+    /// The histogram shows each group separately.
+    pub by_group: bool,
+    /// What is drawn on top.
+    pub overlay: Overlay,
+    /// A slowed-down replay in progress.
+    pub replay: Option<Replay>,
+}
+
+/// Everything the TUI shows.
+#[derive(Debug)]
+pub struct App {
+    /// Workload name.
+    pub workload: String,
+    /// What to watch for.
+    pub description: String,
+    /// The compiled workload.
+    pub plan: Plan,
+    /// The machine.
+    pub machine: ResolvedMachine,
+    /// Every run of the session, oldest first.
+    pub runs: Vec<RunView>,
+    /// Runs stacked on one time axis by `c`, as indices into `runs`.
+    pub compare: Option<std::ops::Range<usize>>,
+    /// Policies waiting to run next.
+    pub queued_runs: Vec<&'static str>,
+    /// The view.
+    pub view: View,
+    /// The UI thread's CPU time and when it was measured.
+    pub ui_cpu: Option<(Duration, Duration)>,
+    /// Events the UI failed to take in (it never drops any; shown so that would be visible).
+    pub dropped_events: u64,
+    /// Frames drawn.
+    pub frames: u64,
+    /// Set when the user asked to leave.
+    pub quit: bool,
+    /// Set when the user left with Ctrl-C.
+    pub interrupted: bool,
+    /// Keep the first run's raw events (for `--trace`).
+    pub keep_events: bool,
+    /// The first run's raw events, when kept.
+    pub kept: Option<crate::record::Timeline>,
+    /// Screen text without colour.
+    pub no_color: bool,
+    /// Set when the current run should be stopped (a new one was asked for).
+    pub stop_current: bool,
+    /// Width of the timeline in cells at the last draw, for scrolling by cells.
+    pub timeline_width: usize,
+}
+
+impl App {
+    /// A session on `plan`; the first run is under `policy`.
+    pub fn new(
+        workload: &str,
+        description: &str,
+        plan: Plan,
+        machine: ResolvedMachine,
+        policy: &'static str,
+    ) -> Self {
+        App {
+            workload: workload.to_string(),
+            description: description.to_string(),
+            plan,
+            machine,
+            runs: Vec::new(),
+            compare: None,
+            queued_runs: vec![policy],
+            view: View {
+                paused: false,
+                follow: true,
+                from_ns: 0,
+                ns_per_cell: 1_000,
+                row_offset: 0,
+                by_speed: false,
+                by_group: false,
+                overlay: Overlay::None,
+                replay: None,
+            },
+            ui_cpu: None,
+            dropped_events: 0,
+            frames: 0,
+            quit: false,
+            interrupted: false,
+            keep_events: false,
+            kept: None,
+            no_color: false,
+            stop_current: false,
+            timeline_width: 100,
+        }
+    }
+
+    /// The run being shown (the latest).
+    pub fn current(&self) -> Option<&RunView> {
+        self.runs.last()
+    }
+
+    /// Whether a run is going on.
+    pub fn running(&self) -> bool {
+        self.runs.last().is_some_and(|r| r.finished.is_none())
+    }
+
+    /// The policy of the latest run (or the one about to run).
+    pub fn policy(&self) -> &'static str {
+        self.runs
+            .last()
+            .map(|r| r.policy)
+            .or(self.queued_runs.first().copied())
+            .unwrap_or("steal")
+    }
+
+    /// The next policy to start, if the previous run is over.
+    pub fn next_run(&mut self) -> Option<&'static str> {
+        if self.running() || self.queued_runs.is_empty() {
+            return None;
+        }
+        let policy = self.queued_runs.remove(0);
+        self.runs.push(RunView::new(policy, self.machine.workers()));
+        self.stop_current = false;
+        self.view.replay = None;
+        Some(policy)
+    }
+
+    /// Recorded events of the running run.
+    pub fn add_chunk(&mut self, chunk: &Chunk) {
+        if self.keep_events && self.runs.len() == 1 {
+            let workers = self.machine.workers();
+            let kept = self
+                .kept
+                .get_or_insert_with(|| crate::record::Timeline::new(workers));
+            kept.workers[chunk.worker].extend_from_slice(&chunk.events);
+        }
+        let plan = &self.plan;
+        if let Some(run) = self.runs.last_mut() {
+            run.lanes.add(chunk.worker, &chunk.events, &|task| {
+                plan.locate(task).0 as u16
+            });
+        }
+    }
+
+    /// A progress sample of the running run.
+    pub fn progress(&mut self, p: Progress) {
+        if let Some(run) = self.runs.last_mut() {
+            run.sample(p);
+        }
+    }
+
+    /// The running run ended with `result` (its events are all in already).
+    pub fn finished(&mut self, result: &RunResult) {
+        let report = Report::new(
+            &self.workload,
+            &self.description,
+            &self.plan,
+            &self.machine,
+            result,
+        );
+        let groups = self.plan.groups.len();
+        let group_waits: Vec<Histogram<u64>> = (0..groups)
+            .map(|g| merged(result.workers.iter().map(|w| w.waits[g].clone())))
+            .collect();
+        let wait = merged(group_waits.iter().cloned());
+        if let Some(run) = self.runs.last_mut() {
+            run.finished = Some(Finished {
+                report,
+                wait,
+                group_waits,
+            });
+        }
+    }
+
+    /// Applies a user action.
+    pub fn apply(&mut self, action: Action) {
+        let policies: Vec<&'static str> = schedlab_policies::ALL.iter().map(|p| p.name).collect();
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Interrupt => {
+                self.quit = true;
+                self.interrupted = true;
+            }
+            Action::ToggleHelp => {
+                self.view.overlay = if self.view.overlay == Overlay::Help {
+                    Overlay::None
+                } else {
+                    Overlay::Help
+                };
+            }
+            Action::CloseOverlay => self.view.overlay = Overlay::None,
+            Action::TogglePause => self.view.paused = !self.view.paused,
+            Action::NextPolicy => {
+                let at = policies
+                    .iter()
+                    .position(|p| *p == self.policy())
+                    .unwrap_or(0);
+                self.rerun(vec![policies[(at + 1) % policies.len()]]);
+            }
+            Action::Policy(i) => {
+                if let Some(p) = policies.get(i) {
+                    self.rerun(vec![p]);
+                }
+            }
+            Action::Rerun => self.rerun(vec![self.policy()]),
+            Action::CompareAll => {
+                let first = self.runs.len();
+                self.rerun(policies.clone());
+                self.compare = Some(first..first + policies.len());
+            }
+            Action::Scroll(cells) => {
+                self.freeze_window();
+                let delta = self
+                    .view
+                    .ns_per_cell
+                    .saturating_mul(u64::from(cells.unsigned_abs()));
+                self.view.from_ns = if cells < 0 {
+                    self.view.from_ns.saturating_sub(delta)
+                } else {
+                    self.view.from_ns + delta
+                };
+            }
+            Action::Zoom(zoom_in) => {
+                self.freeze_window();
+                let centre =
+                    self.view.from_ns + self.view.ns_per_cell * self.timeline_width as u64 / 2;
+                self.view.ns_per_cell = if zoom_in {
+                    (self.view.ns_per_cell / 2).max(10)
+                } else {
+                    self.view
+                        .ns_per_cell
+                        .saturating_mul(2)
+                        .min(3_600_000_000_000)
+                };
+                self.view.from_ns =
+                    centre.saturating_sub(self.view.ns_per_cell * self.timeline_width as u64 / 2);
+            }
+            Action::Follow => {
+                self.view.follow = true;
+                self.view.paused = false;
+            }
+            Action::SlowReplay => {
+                let next = match self.view.replay {
+                    None => Some(REPLAY_SPEEDS[0]),
+                    Some(r) => REPLAY_SPEEDS
+                        .iter()
+                        .copied()
+                        .skip_while(|s| *s != r.slowdown)
+                        .nth(1),
+                };
+                self.view.replay = next.filter(|_| !self.running()).map(|slowdown| Replay {
+                    slowdown,
+                    started: Instant::now(),
+                });
+                if self.view.replay.is_some() {
+                    self.view.follow = true;
+                }
+            }
+            Action::ToggleGroups => self.view.by_group = !self.view.by_group,
+            Action::Rows(n) => {
+                let rows = self.machine.workers();
+                self.view.row_offset = (self.view.row_offset as i64 + i64::from(n))
+                    .clamp(0, rows.saturating_sub(1) as i64)
+                    as usize;
+            }
+            Action::ToggleSpeedGroups => {
+                self.view.by_speed = !self.view.by_speed;
+                self.view.row_offset = 0;
+            }
+        }
+    }
+
+    /// Starts these policies next, stopping the run in progress.
+    fn rerun(&mut self, policies: Vec<&'static str>) {
+        self.compare = None;
+        self.queued_runs = policies;
+        self.view.follow = true;
+        self.view.replay = None;
+        if self.running() {
+            self.stop_current = true;
+        }
+    }
+
+    /// Leaves follow mode, keeping the window where it is now.
+    fn freeze_window(&mut self) {
+        if self.view.follow {
+            let (from, per_cell) = self.window(self.timeline_width);
+            self.view.from_ns = from;
+            self.view.ns_per_cell = per_cell;
+            self.view.follow = false;
+        }
+    }
+
+    /// The end of the time axis: the furthest any shown run has got (or the replay).
+    pub fn shown_until(&self) -> u64 {
+        let end = match &self.compare {
+            Some(range) => self.runs
+                [range.start.min(self.runs.len())..range.end.min(self.runs.len())]
+                .iter()
+                .map(RunView::now_ns)
+                .max()
+                .unwrap_or(0),
+            None => self.current().map_or(0, RunView::now_ns),
+        };
+        match self.view.replay {
+            Some(r) => (r.started.elapsed().as_nanos() as u64 / r.slowdown).min(end),
+            None => end,
+        }
+    }
+
+    /// The time window for a timeline `width` cells wide: left edge and ns per cell.
+    pub fn window(&self, width: usize) -> (u64, u64) {
+        if self.view.follow {
+            let end = if self.view.replay.is_some() {
+                self.current().map_or(0, RunView::now_ns)
+            } else {
+                self.shown_until()
+            };
+            (0, end.div_ceil(width.max(1) as u64).max(1))
+        } else {
+            (self.view.from_ns, self.view.ns_per_cell)
+        }
+    }
+
+    /// The state word of the header.
+    pub fn state(&self) -> &'static str {
+        if self.view.replay.is_some() {
+            "replaying"
+        } else if self.view.paused {
+            "paused"
+        } else if self.running() {
+            "running"
+        } else {
+            "done"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::{Overrides, parse};
+
+    fn app() -> App {
+        let w = parse(
+            r#"(name: "t", groups: [(name: "a", kernel: Spin(us: 1.0), count: 3)])"#,
+            "t",
+        )
+        .unwrap()
+        .workload;
+        let machine = w
+            .resolve_machine(&Overrides {
+                workers: Some(2),
+                ..Overrides::default()
+            })
+            .unwrap();
+        App::new("t", "", Plan::new(&w, 0), machine, "steal")
+    }
+
+    #[test]
+    fn runs_start_one_at_a_time_and_policy_keys_queue_reruns() {
+        let mut a = app();
+        assert_eq!(a.next_run(), Some("steal"));
+        assert_eq!(a.next_run(), None, "one run at a time");
+        a.apply(Action::NextPolicy);
+        assert_eq!(a.queued_runs, vec!["hetero"], "after steal comes hetero");
+        assert!(a.stop_current, "the running run is stopped for the new one");
+        a.apply(Action::Policy(0));
+        assert_eq!(a.queued_runs, vec!["fifo"]);
+        a.apply(Action::CompareAll);
+        assert_eq!(a.queued_runs, vec!["fifo", "rr", "steal", "hetero"]);
+        assert_eq!(a.compare, Some(1..5));
+    }
+
+    #[test]
+    fn help_toggles_and_escape_closes() {
+        let mut a = app();
+        a.apply(Action::ToggleHelp);
+        assert_eq!(a.view.overlay, Overlay::Help);
+        a.apply(Action::ToggleHelp);
+        assert_eq!(a.view.overlay, Overlay::None);
+        a.apply(Action::ToggleHelp);
+        a.apply(Action::CloseOverlay);
+        assert_eq!(a.view.overlay, Overlay::None);
+        a.apply(Action::Quit);
+        assert!(a.quit);
+    }
+
+    #[test]
+    fn zoom_and_scroll_leave_follow_mode_and_follow_returns() {
+        let mut a = app();
+        a.next_run();
+        a.runs[0].lanes.end_ns = 1_000_000;
+        a.timeline_width = 100;
+        assert_eq!(a.window(100), (0, 10_000));
+        a.apply(Action::Zoom(true));
+        assert!(!a.view.follow);
+        assert_eq!(a.view.ns_per_cell, 5_000);
+        a.apply(Action::Scroll(8));
+        assert_eq!(a.window(100).0, a.view.from_ns);
+        a.apply(Action::Follow);
+        assert_eq!(a.window(100), (0, 10_000));
+    }
+
+    #[test]
+    fn pause_and_slow_replay_change_the_state_word() {
+        let mut a = app();
+        a.next_run();
+        assert_eq!(a.state(), "running");
+        a.apply(Action::TogglePause);
+        assert_eq!(a.state(), "paused");
+        a.apply(Action::TogglePause);
+        a.apply(Action::SlowReplay);
+        assert_eq!(a.view.replay, None, "no replay while the run goes on");
+        a.runs[0].finished = Some(Finished {
+            report: dummy_report(),
+            wait: Histogram::new(2).unwrap(),
+            group_waits: vec![],
+        });
+        assert_eq!(a.state(), "done");
+        a.apply(Action::SlowReplay);
+        assert_eq!(a.view.replay.map(|r| r.slowdown), Some(10));
+        a.apply(Action::SlowReplay);
+        assert_eq!(a.view.replay.map(|r| r.slowdown), Some(100));
+        a.apply(Action::SlowReplay);
+        a.apply(Action::SlowReplay);
+        assert_eq!(a.view.replay, None, "the fourth press turns it off");
+    }
+
+    fn dummy_report() -> Report {
+        let a = app();
+        let run = RunResult {
+            policy: "steal",
+            makespan_ns: 1,
+            workers: vec![],
+            released: crate::exec::Tally::default(),
+            interrupted: false,
+            total: 3,
+            timeline: crate::record::Timeline::new(0),
+        };
+        Report::new("t", "", &a.plan, &a.machine, &run)
+    }
+}

@@ -1,0 +1,770 @@
+//! Drawing: `impl Widget for &App`. Reads the state, never changes it, so a recorded run
+//! renders the same on screen and in tests.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Sparkline, Widget, Wrap};
+
+use super::app::{App, Overlay, RunView};
+use super::lanes::{Cell, Lane};
+use crate::report::fmt_ns;
+
+/// The smallest screen the layout fits.
+pub const MIN_WIDTH: u16 = 80;
+/// The smallest screen the layout fits.
+pub const MIN_HEIGHT: u16 = 24;
+
+const GROUP_COLORS: [Color; 8] = [
+    Color::Cyan,
+    Color::Green,
+    Color::Blue,
+    Color::Magenta,
+    Color::LightCyan,
+    Color::LightGreen,
+    Color::LightBlue,
+    Color::LightMagenta,
+];
+const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+const IDLE: char = '·';
+const OVERHEAD: char = '░';
+const BLOCKED: char = '─';
+const FAILED: char = '✗';
+const STEAL: char = '↯';
+const LABEL: usize = 10;
+const STATS: usize = 32;
+
+impl App {
+    fn style(&self, style: Style) -> Style {
+        if self.no_color {
+            Style::default()
+        } else {
+            style
+        }
+    }
+
+    fn group_style(&self, group: u16) -> Style {
+        self.style(Style::default().fg(GROUP_COLORS[group as usize % GROUP_COLORS.len()]))
+    }
+}
+
+impl Widget for &App {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+            let text = format!(
+                "The terminal is too small: {}×{}. schedlab needs at least {MIN_WIDTH}×{MIN_HEIGHT}.\nEnlarge the window, or press q to quit.",
+                area.width, area.height
+            );
+            Paragraph::new(text)
+                .wrap(Wrap { trim: true })
+                .render(area, buf);
+            return;
+        }
+        // Up to five runs, a header line and the borders.
+        let runs_rows = self.runs.len().clamp(1, 5) as u16 + 3;
+        let [header, timeline, panels, runs, footer] = Layout::vertical([
+            Constraint::Length(3),
+            Constraint::Min(6),
+            Constraint::Length(9),
+            Constraint::Length(runs_rows),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        self.render_header(header, buf);
+        self.render_timeline(timeline, buf);
+        self.render_panels(panels, buf);
+        self.render_runs(runs, buf);
+        Paragraph::new(
+            " ? help  q quit  space pause  p/1-4 policy  r re-run  c compare all  ←→ scroll  +- zoom  f follow  s slow replay  g groups  v speed rows",
+        )
+        .style(self.style(Style::default().add_modifier(Modifier::REVERSED)))
+        .render(footer, buf);
+        if self.view.overlay == Overlay::Help {
+            self.render_help(area, buf);
+        }
+    }
+}
+
+impl App {
+    fn render_header(&self, area: Rect, buf: &mut Buffer) {
+        let speeds: Vec<String> = self
+            .machine
+            .speeds
+            .iter()
+            .map(|&s| {
+                if s < 1.0 {
+                    format!("{s}*")
+                } else {
+                    format!("{s}")
+                }
+            })
+            .collect();
+        let elapsed = self.current().map_or(0, RunView::now_ns);
+        let cpu = match self.ui_cpu {
+            Some((cpu, wall)) if !wall.is_zero() => {
+                format!(
+                    "UI {:.1}% of a core",
+                    cpu.as_secs_f64() * 100.0 / wall.as_secs_f64()
+                )
+            }
+            _ => "UI CPU n/a".to_string(),
+        };
+        let bold = self.style(Style::default().add_modifier(Modifier::BOLD));
+        let mut line = vec![
+            Span::styled(" schedlab ", bold),
+            Span::raw(format!("│ {} │ policy ", self.workload)),
+            Span::styled(self.policy(), bold),
+            Span::raw(format!(
+                " │ {} workers, speeds {}{} │ {} │ ",
+                self.machine.workers(),
+                speeds.join(" "),
+                if self.machine.emulated() {
+                    " (* emulated)"
+                } else {
+                    ""
+                },
+                fmt_ns(elapsed),
+            )),
+            Span::styled(self.state(), bold),
+        ];
+        if let Some(r) = self.view.replay {
+            line.push(Span::raw(format!(" 1/{}", r.slowdown)));
+        }
+        line.push(Span::raw(format!(
+            " │ {cpu} │ events dropped {}",
+            self.dropped_events
+        )));
+        let text = vec![
+            Line::from(line),
+            Line::from(format!(" {}", self.description)),
+        ];
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::BOTTOM))
+            .render(area, buf);
+    }
+
+    /// The rows to draw: (label, run, workers averaged into the row).
+    fn rows(&self) -> Vec<(String, &RunView, Vec<usize>)> {
+        let shown: Vec<&RunView> = match &self.compare {
+            Some(range) => self.runs
+                [range.start.min(self.runs.len())..range.end.min(self.runs.len())]
+                .iter()
+                .collect(),
+            None => self.current().into_iter().collect(),
+        };
+        let mut rows = Vec::new();
+        for run in shown {
+            let prefix = if self.compare.is_some() {
+                format!("{} ", run.policy)
+            } else {
+                String::new()
+            };
+            if self.view.by_speed {
+                let mut classes: Vec<f64> = self.machine.speeds.clone();
+                classes.sort_by(|a, b| b.total_cmp(a));
+                classes.dedup();
+                for speed in classes {
+                    let members: Vec<usize> = (0..self.machine.workers())
+                        .filter(|&w| self.machine.speeds[w] == speed)
+                        .collect();
+                    rows.push((format!("{prefix}×{} @{speed}", members.len()), run, members));
+                }
+            } else {
+                for w in 0..self.machine.workers() {
+                    rows.push((format!("{prefix}core {w}"), run, vec![w]));
+                }
+            }
+        }
+        rows
+    }
+
+    fn render_timeline(&self, area: Rect, buf: &mut Buffer) {
+        let block = Block::default()
+            .borders(Borders::BOTTOM)
+            .title(" per-core timeline ");
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let rows = self.rows();
+        let label_width = rows
+            .iter()
+            .map(|r| r.0.chars().count() + 1)
+            .max()
+            .unwrap_or(LABEL)
+            .max(LABEL);
+        let width = (inner.width as usize)
+            .saturating_sub(label_width + STATS + 1)
+            .max(1);
+        let (from, per_cell) = self.window(width);
+        let until = self.shown_until();
+        let visible = (inner.height as usize).saturating_sub(2).max(1);
+        let offset = self.view.row_offset.min(rows.len().saturating_sub(1));
+        let mut lines = Vec::new();
+        lines.push(Line::from(format!(
+            "{:<w$}{:>s$}",
+            "",
+            "busy  idle   ovh  tasks steals",
+            w = label_width + width + 1,
+            s = STATS
+        )));
+        for (label, run, members) in rows.iter().skip(offset).take(visible) {
+            let cells = average(
+                members
+                    .iter()
+                    .map(|&w| run.lanes.cells(w, from, per_cell, width, until)),
+            );
+            let mut spans = vec![Span::raw(format!("{label:<label_width$}"))];
+            for cell in &cells {
+                let (glyph, style) = self.glyph(cell);
+                spans.push(Span::styled(glyph.to_string(), style));
+            }
+            spans.push(Span::raw(" "));
+            spans.push(Span::raw(self.row_stats(run, members)));
+            lines.push(Line::from(spans));
+        }
+        if rows.len() > visible {
+            lines.push(Line::from(format!(
+                "{:label_width$}rows {}–{} of {} (↑/↓ to scroll, v groups by speed)",
+                "",
+                offset + 1,
+                (offset + visible).min(rows.len()),
+                rows.len()
+            )));
+        }
+        lines.push(self.axis(from, per_cell, width, label_width));
+        lines.push(self.legend(label_width));
+        Paragraph::new(lines).render(inner, buf);
+    }
+
+    fn glyph(&self, c: &Cell) -> (char, Style) {
+        if !c.known {
+            return (' ', Style::default());
+        }
+        let work = c.busy + c.blocked + c.failed;
+        if c.steals > 0 {
+            return (
+                STEAL,
+                self.style(
+                    Style::default()
+                        .fg(Color::White)
+                        .add_modifier(Modifier::BOLD),
+                ),
+            );
+        }
+        if c.failed >= 0.25 {
+            return (
+                FAILED,
+                self.style(Style::default().fg(Color::Red).add_modifier(Modifier::BOLD)),
+            );
+        }
+        if c.blocked > c.busy && c.blocked >= c.overhead.max(c.idle) {
+            return (BLOCKED, self.group_style(c.group));
+        }
+        if work >= 1.0 / 16.0 {
+            let level = ((work * 8.0).ceil() as usize).clamp(1, 8) - 1;
+            return (BLOCKS[level], self.group_style(c.group));
+        }
+        if c.overhead >= c.idle {
+            (OVERHEAD, self.style(Style::default().fg(Color::Yellow)))
+        } else {
+            (IDLE, self.style(Style::default().fg(Color::DarkGray)))
+        }
+    }
+
+    fn row_stats(&self, run: &RunView, members: &[usize]) -> String {
+        let lanes: Vec<&Lane> = members.iter().map(|&w| &run.lanes.lanes[w]).collect();
+        let n = lanes.len().max(1) as f64;
+        let (busy, idle, overhead, tasks, steals) = match &run.finished {
+            Some(f) => {
+                let ws: Vec<_> = members
+                    .iter()
+                    .filter_map(|&w| f.report.workers.get(w))
+                    .collect();
+                let span = f.report.makespan_ns.max(1) as f64;
+                let pct = |get: fn(&crate::report::WorkerReport) -> u64| {
+                    ws.iter().map(|w| get(w) as f64).sum::<f64>() * 100.0 / span / n
+                };
+                (
+                    pct(|w| w.busy_ns),
+                    pct(|w| w.idle_ns),
+                    pct(|w| w.overhead_ns),
+                    ws.iter().map(|w| w.tasks).sum::<u64>(),
+                    ws.iter().map(|w| w.steals).sum::<u64>(),
+                )
+            }
+            None => {
+                let span = run.now_ns().max(1) as f64;
+                let pct = |get: fn(&Lane) -> u64| {
+                    lanes.iter().map(|l| get(l) as f64).sum::<f64>() * 100.0 / span / n
+                };
+                (
+                    pct(|l| l.busy_ns),
+                    pct(|l| l.idle_ns),
+                    pct(|l| l.overhead_ns),
+                    lanes.iter().map(|l| l.tasks).sum(),
+                    lanes.iter().map(|l| l.steals).sum(),
+                )
+            }
+        };
+        format!("{busy:>4.0}% {idle:>4.0}% {overhead:>4.1}% {tasks:>6} {steals:>6}")
+    }
+
+    fn axis(&self, from: u64, per_cell: u64, width: usize, label_width: usize) -> Line<'static> {
+        let mut text = format!("{:label_width$}", "");
+        let mut at = 0;
+        while at < width {
+            let label = format!("|{}", fmt_ns(from + at as u64 * per_cell));
+            if at + label.chars().count() > width {
+                break;
+            }
+            at += label.chars().count();
+            text.push_str(&label);
+            let gap = 12usize.min(width - at);
+            text.push_str(&" ".repeat(gap));
+            at += gap;
+        }
+        Line::from(text)
+    }
+
+    fn legend(&self, label_width: usize) -> Line<'static> {
+        let mut spans = vec![Span::raw(format!("{:label_width$}", ""))];
+        for (g, group) in self.plan.groups.iter().enumerate().take(8) {
+            spans.push(Span::styled("█", self.group_style(g as u16)));
+            spans.push(Span::raw(format!(" {}  ", group.name)));
+        }
+        spans.push(Span::styled(
+            OVERHEAD.to_string(),
+            self.style(Style::default().fg(Color::Yellow)),
+        ));
+        spans.push(Span::raw(" scheduler  "));
+        spans.push(Span::styled(
+            IDLE.to_string(),
+            self.style(Style::default().fg(Color::DarkGray)),
+        ));
+        spans.push(Span::raw(format!(" idle  {BLOCKED} blocked (I/O)  ")));
+        spans.push(Span::styled(
+            FAILED.to_string(),
+            self.style(Style::default().fg(Color::Red)),
+        ));
+        spans.push(Span::raw(format!(
+            " failed  {STEAL} steal  ▁▄█ share of the slice busy"
+        )));
+        Line::from(spans)
+    }
+
+    fn render_panels(&self, area: Rect, buf: &mut Buffer) {
+        let [gran, queues, wait, diag] = Layout::horizontal([
+            Constraint::Percentage(24),
+            Constraint::Percentage(22),
+            Constraint::Percentage(24),
+            Constraint::Percentage(30),
+        ])
+        .areas(area);
+        let Some(run) = self.current() else { return };
+        self.render_granularity(run, gran, buf);
+        self.render_queues(run, queues, buf);
+        self.render_wait(run, wait, buf);
+        let lines: Vec<Line> = diagnostics(self, run)
+            .into_iter()
+            .map(|d| Line::from(format!("⚠ {d}")))
+            .collect();
+        let lines = if lines.is_empty() {
+            vec![Line::from("no warnings")]
+        } else {
+            lines
+        };
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(" diagnostics "))
+            .render(diag, buf);
+    }
+
+    fn render_granularity(&self, run: &RunView, area: Rect, buf: &mut Buffer) {
+        let t = totals(run);
+        let lines = vec![
+            Line::from(format!(
+                "scheduler per task {}",
+                fmt_ns(t.overhead_per_task())
+            )),
+            Line::from(format!(
+                "overhead / busy    {:.1} %",
+                t.overhead_share() * 100.0
+            )),
+            Line::from(format!("mean task          {}", fmt_ns(t.mean_task()))),
+            Line::from(format!("attempts           {}", t.tasks)),
+            Line::from(""),
+            Line::from(verdict(&t, self.machine.workers())),
+        ];
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(" granularity "))
+            .render(area, buf);
+    }
+
+    fn render_queues(&self, run: &RunView, area: Rect, buf: &mut Buffer) {
+        let block = Block::bordered().title(" ready queues ");
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let [spark, now] =
+            Layout::vertical([Constraint::Length(3), Constraint::Min(1)]).areas(inner);
+        let width = spark.width as usize;
+        let data: Vec<u64> = run
+            .depth
+            .iter()
+            .rev()
+            .take(width)
+            .rev()
+            .map(|(_, d)| *d)
+            .collect();
+        Sparkline::default()
+            .data(&data)
+            .style(self.style(Style::default().fg(Color::Yellow)))
+            .render(spark, buf);
+        let mut text = String::from("now:");
+        if let Some(p) = &run.progress {
+            if p.queued_shared > 0 || p.queued.iter().all(|&q| q == 0) {
+                text.push_str(&format!(" shared {}", p.queued_shared));
+            }
+            for (w, q) in p.queued.iter().enumerate() {
+                text.push_str(&format!(" c{w}:{q}"));
+            }
+        }
+        Paragraph::new(text)
+            .wrap(Wrap { trim: true })
+            .render(now, buf);
+    }
+
+    fn render_wait(&self, run: &RunView, area: Rect, buf: &mut Buffer) {
+        let title = if self.view.by_group {
+            " wait by group (g) "
+        } else {
+            " wait ready→start (g) "
+        };
+        let Some(f) = &run.finished else {
+            Paragraph::new("measured when the run ends")
+                .block(Block::bordered().title(title))
+                .render(area, buf);
+            return;
+        };
+        let mut lines = Vec::new();
+        if self.view.by_group {
+            for (g, group) in self.plan.groups.iter().enumerate() {
+                let h = &f.group_waits[g];
+                lines.push(Line::from(vec![
+                    Span::styled("█ ", self.group_style(g as u16)),
+                    Span::raw(format!(
+                        "{:<8.8} p50 {} p99 {}",
+                        group.name,
+                        fmt_ns(h.value_at_quantile(0.5)),
+                        fmt_ns(h.value_at_quantile(0.99))
+                    )),
+                ]));
+            }
+        } else {
+            let h = &f.wait;
+            lines.push(Line::from(format!(
+                "p50 {}  p90 {}  p99 {}",
+                fmt_ns(h.value_at_quantile(0.5)),
+                fmt_ns(h.value_at_quantile(0.9)),
+                fmt_ns(h.value_at_quantile(0.99))
+            )));
+            // A bar per power of ten of waiting time.
+            let mut buckets = [0u64; 10];
+            for v in h.iter_recorded() {
+                let decade = (v.value_iterated_to().max(1) as f64).log10().floor() as usize;
+                buckets[decade.min(9)] += v.count_at_value();
+            }
+            let most = buckets.iter().copied().max().unwrap_or(0).max(1);
+            let bar_width = (area.width as usize).saturating_sub(12);
+            for (d, &count) in buckets.iter().enumerate().filter(|(_, c)| **c > 0) {
+                let len = (count as f64 / most as f64 * bar_width as f64).ceil() as usize;
+                lines.push(Line::from(format!(
+                    "<{:>7} {}",
+                    fmt_ns(10u64.pow(d as u32 + 1)),
+                    "▇".repeat(len)
+                )));
+            }
+        }
+        Paragraph::new(lines)
+            .block(Block::bordered().title(title))
+            .render(area, buf);
+    }
+
+    fn render_runs(&self, area: Rect, buf: &mut Buffer) {
+        let mut lines = vec![Line::from(format!(
+            "{:>3} {:<8} {:>7} {:>10} {:>10} {:>7} {:>9} {:>10} {:>7}",
+            "#",
+            "policy",
+            "workers",
+            "makespan",
+            "efficiency",
+            "idle %",
+            "overhead%",
+            "p99 wait",
+            "failed"
+        ))];
+        let skip = self
+            .runs
+            .len()
+            .saturating_sub(area.height.saturating_sub(3) as usize);
+        for (i, run) in self.runs.iter().enumerate().skip(skip) {
+            let text = match &run.finished {
+                Some(f) => {
+                    let r = &f.report;
+                    let total = (r.makespan_ns * r.workers.len() as u64).max(1) as f64;
+                    let idle: u64 = r.workers.iter().map(|w| w.idle_ns).sum();
+                    let overhead: u64 = r.workers.iter().map(|w| w.overhead_ns).sum();
+                    format!(
+                        "{:>3} {:<8} {:>7} {:>10} {:>9.1}% {:>7.1} {:>9.2} {:>10} {:>7}{}",
+                        i + 1,
+                        run.policy,
+                        r.workers.len(),
+                        fmt_ns(r.makespan_ns),
+                        r.efficiency * 100.0,
+                        idle as f64 * 100.0 / total,
+                        overhead as f64 * 100.0 / total,
+                        fmt_ns(r.wait_ns.p99),
+                        r.tasks.failed,
+                        if r.interrupted { "  (stopped)" } else { "" }
+                    )
+                }
+                None => format!(
+                    "{:>3} {:<8} {:>7} running…",
+                    i + 1,
+                    run.policy,
+                    self.machine.workers()
+                ),
+            };
+            lines.push(Line::from(text));
+        }
+        Paragraph::new(lines)
+            .block(Block::bordered().title(" runs this session "))
+            .render(area, buf);
+    }
+
+    fn render_help(&self, area: Rect, buf: &mut Buffer) {
+        let text = "\
+Each row is one core; time flows left to right on a shared axis.
+A cell shows what filled that slice of time:
+  ▁▂▃▄▅▆▇█  a task body, coloured by group; the height is the share
+            of the slice spent in task bodies, so short tasks still show
+  ─         a task blocked in Sleep or I/O      ░  the scheduler (take, steal, push)
+  ·         idle (backing off or parked)        ✗  an attempt that panicked
+  ↯         this core stole a task here
+Slower speeds (marked *) are emulated: the core spins for the rest of the task's time.
+
+Keys
+  ?  this help            Esc  close it              q  quit
+  space  pause the view   f  follow the live run     ← →  scroll    + -  zoom (or mouse wheel)
+  p  next policy          1-4  fifo, rr, steal, hetero (re-runs the same workload and seed)
+  r  re-run               c  run every policy and stack their timelines
+  s  replay the last run slowed down: 1/10, 1/100, 1/1000, off
+  g  wait histogram per group       ↑ ↓  scroll cores     v  one row per speed class";
+        let w = 96.min(area.width.saturating_sub(2));
+        let h = 20.min(area.height.saturating_sub(2));
+        let popup = Rect::new(
+            area.x + (area.width - w) / 2,
+            area.y + (area.height - h) / 2,
+            w,
+            h,
+        );
+        Clear.render(popup, buf);
+        Paragraph::new(text)
+            .block(Block::bordered().title(" help (? or Esc to close) "))
+            .render(popup, buf);
+    }
+}
+
+/// Cells of several workers averaged into one row.
+fn average(rows: impl Iterator<Item = Vec<Cell>>) -> Vec<Cell> {
+    let rows: Vec<Vec<Cell>> = rows.collect();
+    if rows.len() == 1 {
+        return rows.into_iter().next().unwrap_or_default();
+    }
+    let n = rows.len() as f32;
+    let width = rows.first().map_or(0, Vec::len);
+    (0..width)
+        .map(|i| {
+            let mut c = Cell::default();
+            for row in &rows {
+                let r = row[i];
+                c.busy += r.busy / n;
+                c.blocked += r.blocked / n;
+                c.failed += r.failed / n;
+                c.overhead += r.overhead / n;
+                c.idle += r.idle / n;
+                c.steals += r.steals;
+                c.known |= r.known;
+                if r.busy > 0.0 {
+                    c.group = r.group;
+                }
+            }
+            c
+        })
+        .collect()
+}
+
+/// A run's totals over all workers, live or final.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    /// Task body time.
+    pub busy_ns: u64,
+    /// Scheduler time.
+    pub overhead_ns: u64,
+    /// Idle time.
+    pub idle_ns: u64,
+    /// Attempts.
+    pub tasks: u64,
+    /// The run's length so far.
+    pub span_ns: u64,
+    /// Ready tasks at the last sample.
+    pub ready_now: u64,
+}
+
+impl Totals {
+    fn overhead_per_task(&self) -> u64 {
+        self.overhead_ns.checked_div(self.tasks).unwrap_or(0)
+    }
+    fn overhead_share(&self) -> f64 {
+        if self.busy_ns == 0 {
+            0.0
+        } else {
+            self.overhead_ns as f64 / self.busy_ns as f64
+        }
+    }
+    fn mean_task(&self) -> u64 {
+        self.busy_ns.checked_div(self.tasks).unwrap_or(0)
+    }
+}
+
+/// Totals of `run`, from its report when it is over.
+pub fn totals(run: &RunView) -> Totals {
+    let ready_now = run.depth.last().map_or(0, |(_, d)| *d);
+    match &run.finished {
+        Some(f) => {
+            let r = &f.report;
+            Totals {
+                busy_ns: r.workers.iter().map(|w| w.busy_ns).sum(),
+                overhead_ns: r.workers.iter().map(|w| w.overhead_ns).sum(),
+                idle_ns: r.workers.iter().map(|w| w.idle_ns).sum(),
+                tasks: r.workers.iter().map(|w| w.tasks).sum(),
+                span_ns: r.makespan_ns,
+                ready_now,
+            }
+        }
+        None => Totals {
+            busy_ns: run.lanes.lanes.iter().map(|l| l.busy_ns).sum(),
+            overhead_ns: run.lanes.lanes.iter().map(|l| l.overhead_ns).sum(),
+            idle_ns: run.lanes.lanes.iter().map(|l| l.idle_ns).sum(),
+            tasks: run.lanes.lanes.iter().map(|l| l.tasks).sum(),
+            span_ns: run.now_ns(),
+            ready_now,
+        },
+    }
+}
+
+/// One line a student can act on, about task size.
+pub fn verdict(t: &Totals, workers: usize) -> String {
+    let share = t.overhead_share();
+    if t.tasks == 0 {
+        "no task has run yet".to_string()
+    } else if share > 0.2 {
+        format!(
+            "tasks too small: overhead is {:.0} % of work",
+            share * 100.0
+        )
+    } else if t.tasks < 2 * workers as u64
+        && t.idle_ns as f64 > 0.3 * (t.span_ns * workers as u64) as f64
+    {
+        format!(
+            "tasks too few or too big: {} tasks for {workers} cores",
+            t.tasks
+        )
+    } else {
+        format!(
+            "granularity fine: overhead is {:.1} % of work",
+            share * 100.0
+        )
+    }
+}
+
+/// Warnings computed from the run, each short enough to act on.
+pub fn diagnostics(app: &App, run: &RunView) -> Vec<String> {
+    let mut out = Vec::new();
+    let t = totals(run);
+    let workers = app.machine.workers().max(1) as u64;
+    let capacity = (t.span_ns * workers).max(1) as f64;
+    let idle_share = t.idle_ns as f64 / capacity;
+    // Samples at which tasks waited in queues while some core sat idle over the last tick.
+    let waiting: Vec<&(u64, u64)> = run.depth.iter().filter(|(_, depth)| *depth > 0).collect();
+    let starved = waiting
+        .iter()
+        .filter(|(t, _)| {
+            let from = t.saturating_sub(10_000_000);
+            (0..run.lanes.lanes.len())
+                .any(|w| run.lanes.cells(w, from, (t - from).max(1), 1, *t)[0].idle > 0.5)
+        })
+        .count();
+    if idle_share > 0.1 && starved * 4 > run.depth.len().max(1) {
+        out.push(format!(
+            "cores sat idle while tasks waited in queues ({starved} of {} samples): the policy does not move work to them",
+            run.depth.len()
+        ));
+    }
+    if t.tasks > 0 && t.mean_task() < 10 * t.overhead_per_task() {
+        out.push(format!(
+            "tasks ({}) are shorter than 10× their scheduling cost ({}): make them bigger",
+            fmt_ns(t.mean_task()),
+            fmt_ns(t.overhead_per_task())
+        ));
+    }
+    let busy: Vec<(usize, u64)> = run
+        .lanes
+        .lanes
+        .iter()
+        .map(|l| l.busy_ns)
+        .enumerate()
+        .collect();
+    if let (Some(max), Some(min)) = (
+        busy.iter().max_by_key(|b| b.1),
+        busy.iter().min_by_key(|b| b.1),
+    ) {
+        let span = t.span_ns.max(1) as f64;
+        if (max.1 - min.1) as f64 > 0.2 * span {
+            out.push(format!(
+                "imbalance: core {} busy {:.0} %, core {} only {:.0} %",
+                max.0,
+                max.1 as f64 * 100.0 / span,
+                min.0,
+                min.1 as f64 * 100.0 / span
+            ));
+        }
+    }
+    for (w, lane) in run.lanes.lanes.iter().enumerate() {
+        if lane.spin_ns > 20_000_000 && lane.spin_ns * 2 > lane.idle_ns {
+            out.push(format!(
+                "core {w} burned {} spinning while idle instead of parking",
+                fmt_ns(lane.spin_ns)
+            ));
+            break;
+        }
+    }
+    if let Some(f) = &run.finished {
+        let r = &f.report;
+        if r.critical_path_ns as f64 > 0.8 * r.makespan_ns as f64 && r.workers.len() > 1 {
+            out.push(format!(
+                "the critical path ({}) is {:.0} % of the run: more cores would not make it faster",
+                fmt_ns(r.critical_path_ns),
+                r.critical_path_ns as f64 * 100.0 / r.makespan_ns.max(1) as f64
+            ));
+        }
+        if r.tasks.failed > 0 {
+            out.push(format!(
+                "{} tasks failed, {} dependents cancelled",
+                r.tasks.failed, r.tasks.cancelled
+            ));
+        }
+    }
+    out
+}
