@@ -99,6 +99,7 @@ pub fn run(
     let started = Instant::now();
     let cpu_at_start = thread_cpu_time();
     let mut next_frame = Instant::now();
+    let mut next_diagnosis = Instant::now();
     loop {
         if let Some(policy) = app.next_run() {
             let flag = Arc::new(AtomicBool::new(false));
@@ -145,17 +146,19 @@ pub fn run(
             break;
         }
         if Instant::now() >= next_frame {
-            if !app.view.paused {
-                if let (Some(now), Some(start)) = (thread_cpu_time(), cpu_at_start) {
-                    app.ui_cpu = Some((now.saturating_sub(start), started.elapsed()));
-                }
-                terminal.draw(|frame| {
-                    // The timeline's width without its labels and statistics, for scrolling.
-                    app.timeline_width = frame.area().width.saturating_sub(43) as usize;
-                    frame.render_widget(&app, frame.area());
-                })?;
-                app.frames += 1;
+            if Instant::now() >= next_diagnosis {
+                app.refresh_diagnostics();
+                next_diagnosis = Instant::now() + Duration::from_millis(500);
             }
+            if let (Some(now), Some(start)) = (thread_cpu_time(), cpu_at_start) {
+                app.ui_cpu = Some((now.saturating_sub(start), started.elapsed()));
+            }
+            terminal.draw(|frame| {
+                // The timeline's width without its labels and statistics, for scrolling.
+                app.timeline_width = frame.area().width.saturating_sub(43) as usize;
+                frame.render_widget(&app, frame.area());
+            })?;
+            app.frames += 1;
             next_frame = Instant::now() + FRAME;
         }
     }

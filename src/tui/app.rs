@@ -119,8 +119,10 @@ pub struct Replay {
 /// The view: which part of which runs, and how.
 #[derive(Clone, Debug, PartialEq)]
 pub struct View {
-    /// The screen is frozen (the run goes on).
+    /// The picture is frozen at this point of the run (the run itself goes on).
     pub paused: bool,
+    /// Where the picture was frozen.
+    pub frozen_at: u64,
     /// The time window follows the run (fits it all).
     pub follow: bool,
     /// Left edge of the time window when not following.
@@ -178,6 +180,8 @@ pub struct App {
     pub stop_current: bool,
     /// Width of the timeline in cells at the last draw, for scrolling by cells.
     pub timeline_width: usize,
+    /// The diagnostics shown, refreshed a few times a second (they scan the whole run).
+    pub diagnostics: Vec<String>,
 }
 
 impl App {
@@ -199,6 +203,7 @@ impl App {
             queued_runs: vec![policy],
             view: View {
                 paused: false,
+                frozen_at: 0,
                 follow: true,
                 from_ns: 0,
                 ns_per_cell: 1_000,
@@ -218,6 +223,7 @@ impl App {
             no_color: false,
             stop_current: false,
             timeline_width: 100,
+            diagnostics: Vec::new(),
         }
     }
 
@@ -316,7 +322,12 @@ impl App {
                 };
             }
             Action::CloseOverlay => self.view.overlay = Overlay::None,
-            Action::TogglePause => self.view.paused = !self.view.paused,
+            Action::TogglePause => {
+                if !self.view.paused {
+                    self.view.frozen_at = self.shown_until();
+                }
+                self.view.paused = !self.view.paused;
+            }
             Action::NextPolicy => {
                 let at = policies
                     .iter()
@@ -429,9 +440,14 @@ impl App {
                 .unwrap_or(0),
             None => self.current().map_or(0, RunView::now_ns),
         };
-        match self.view.replay {
+        let end = match self.view.replay {
             Some(r) => (r.started.elapsed().as_nanos() as u64 / r.slowdown).min(end),
             None => end,
+        };
+        if self.view.paused {
+            end.min(self.view.frozen_at)
+        } else {
+            end
         }
     }
 
@@ -447,6 +463,14 @@ impl App {
         } else {
             (self.view.from_ns, self.view.ns_per_cell)
         }
+    }
+
+    /// Recomputes the diagnostics of the run shown.
+    pub fn refresh_diagnostics(&mut self) {
+        self.diagnostics = self
+            .current()
+            .map(|run| super::view::diagnostics(self, run))
+            .unwrap_or_default();
     }
 
     /// The state word of the header.

@@ -46,14 +46,6 @@ impl Bin {
             self.group_ns = other.group_ns;
         }
     }
-
-    fn total(&self) -> u64 {
-        u64::from(self.busy)
-            + u64::from(self.blocked)
-            + u64::from(self.failed)
-            + u64::from(self.overhead)
-            + u64::from(self.idle)
-    }
 }
 
 /// What a span of time was spent on.
@@ -241,29 +233,33 @@ impl Lanes {
                 let first = (start / self.bin_ns) as usize;
                 let last = ((end - 1) / self.bin_ns) as usize;
                 let mut sum = Bin::default();
-                let mut weight_total = 0.0f64;
-                let mut acc = [0.0f64; 5];
-                for (b, &bin) in lane.bins.iter().enumerate().take(last + 1).skip(first) {
-                    // The share of this bin the cell covers.
+                // Whole bins add up as integers; only the two edge bins are cut to the share
+                // of them the cell covers.
+                let mut acc = [0u64; 5];
+                let mut partial = [0.0f64; 5];
+                for (b, bin) in lane.bins.iter().enumerate().take(last + 1).skip(first) {
+                    let fields = [bin.busy, bin.blocked, bin.failed, bin.overhead, bin.idle];
                     let b_start = b as u64 * self.bin_ns;
-                    let overlap = end.min(b_start + self.bin_ns) - start.max(b_start);
-                    let share = overlap as f64 / self.bin_ns as f64;
-                    for (a, v) in acc.iter_mut().zip([
-                        bin.busy,
-                        bin.blocked,
-                        bin.failed,
-                        bin.overhead,
-                        bin.idle,
-                    ]) {
-                        *a += f64::from(v) * share;
+                    let b_end = b_start + self.bin_ns;
+                    if b_start >= start && b_end <= end {
+                        for (a, v) in acc.iter_mut().zip(fields) {
+                            *a += u64::from(v);
+                        }
+                    } else {
+                        let overlap = end.min(b_end) - start.max(b_start);
+                        let share = overlap as f64 / self.bin_ns as f64;
+                        for (p, v) in partial.iter_mut().zip(fields) {
+                            *p += f64::from(v) * share;
+                        }
                     }
-                    weight_total += bin.total() as f64 * share;
                     if bin.group_ns > sum.group_ns {
                         sum.group = bin.group;
                         sum.group_ns = bin.group_ns;
                     }
                     sum.steals = sum.steals.saturating_add(bin.steals);
                 }
+                let acc: [f64; 5] = std::array::from_fn(|i| acc[i] as f64 + partial[i]);
+                let weight_total: f64 = acc.iter().sum();
                 if weight_total <= 0.0 {
                     return Cell {
                         steals: sum.steals,

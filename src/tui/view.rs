@@ -198,33 +198,43 @@ impl App {
             .max(1);
         let (from, per_cell) = self.window(width);
         let until = self.shown_until();
-        let visible = (inner.height as usize).saturating_sub(2).max(1);
-        let offset = self.view.row_offset.min(rows.len().saturating_sub(1));
-        let mut lines = Vec::new();
-        lines.push(Line::from(format!(
-            "{:<w$}{:>s$}",
-            "",
+        // A header line, then the rows, then the axis and the legend (and a scroll hint when
+        // the rows do not all fit).
+        let mut visible = (inner.height as usize).saturating_sub(3).max(1);
+        if rows.len() > visible {
+            visible = visible.saturating_sub(1).max(1);
+        }
+        let offset = self.view.row_offset.min(rows.len().saturating_sub(visible));
+        let (x0, mut y) = (inner.x, inner.y);
+        let stats_x = x0 + (label_width + width + 1) as u16;
+        buf.set_string(
+            stats_x,
+            y,
             "busy  idle   ovh  tasks steals",
-            w = label_width + width + 1,
-            s = STATS
-        )));
+            Style::default(),
+        );
+        y += 1;
+        // Cells are written straight into the buffer: a styled span per cell would allocate
+        // thousands of strings a frame.
         for (label, run, members) in rows.iter().skip(offset).take(visible) {
             let cells = average(
                 members
                     .iter()
                     .map(|&w| run.lanes.cells(w, from, per_cell, width, until)),
             );
-            let mut spans = vec![Span::raw(format!("{label:<label_width$}"))];
-            for cell in &cells {
+            buf.set_stringn(x0, y, label, label_width, Style::default());
+            for (i, cell) in cells.iter().enumerate() {
                 let (glyph, style) = self.glyph(cell);
-                spans.push(Span::styled(glyph.to_string(), style));
+                if let Some(c) = buf.cell_mut((x0 + (label_width + i) as u16, y)) {
+                    c.set_char(glyph).set_style(style);
+                }
             }
-            spans.push(Span::raw(" "));
-            spans.push(Span::raw(self.row_stats(run, members)));
-            lines.push(Line::from(spans));
+            buf.set_string(stats_x, y, self.row_stats(run, members), Style::default());
+            y += 1;
         }
+        let mut tail = Vec::new();
         if rows.len() > visible {
-            lines.push(Line::from(format!(
+            tail.push(Line::from(format!(
                 "{:label_width$}rows {}–{} of {} (↑/↓ to scroll, v groups by speed)",
                 "",
                 offset + 1,
@@ -232,9 +242,15 @@ impl App {
                 rows.len()
             )));
         }
-        lines.push(self.axis(from, per_cell, width, label_width));
-        lines.push(self.legend(label_width));
-        Paragraph::new(lines).render(inner, buf);
+        tail.push(self.axis(from, per_cell, width, label_width));
+        tail.push(self.legend(label_width));
+        let rest = Rect::new(
+            x0,
+            y,
+            inner.width,
+            (inner.y + inner.height).saturating_sub(y),
+        );
+        Paragraph::new(tail).render(rest, buf);
     }
 
     fn glyph(&self, c: &Cell) -> (char, Style) {
