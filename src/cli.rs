@@ -158,8 +158,11 @@ fn parse_policy(name: &str) -> Result<String, String> {
     }
 }
 
+/// Set while the TUI owns the terminal, so a second Ctrl-C restores it before leaving.
+pub(crate) static TUI_ACTIVE: AtomicBool = AtomicBool::new(false);
+
 /// Set by the Ctrl-C handler.
-fn interrupt_flag() -> Arc<AtomicBool> {
+pub(crate) fn interrupt_flag() -> Arc<AtomicBool> {
     static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
     FLAG.get_or_init(|| {
         let flag = Arc::new(AtomicBool::new(false));
@@ -168,6 +171,9 @@ fn interrupt_flag() -> Arc<AtomicBool> {
         // its default meaning.
         let _ = ctrlc::set_handler(move || {
             if handler_flag.swap(true, Ordering::SeqCst) {
+                if TUI_ACTIVE.load(Ordering::SeqCst) {
+                    ratatui::restore();
+                }
                 std::process::exit(i32::from(EXIT_INTERRUPTED));
             }
         });

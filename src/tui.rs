@@ -35,6 +35,8 @@ enum Msg {
     Input(crossterm::event::Event),
     Progress(Progress),
     Done(Box<RunResult>),
+    /// The executor or a policy panicked (not a task: those are caught and counted).
+    Crashed(String),
 }
 
 /// Restores the terminal however the TUI ends.
@@ -42,6 +44,7 @@ struct Guard;
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        crate::cli::TUI_ACTIVE.store(false, Ordering::SeqCst);
         let _ = execute!(stdout(), DisableMouseCapture);
         ratatui::restore();
     }
@@ -76,7 +79,10 @@ pub fn run(
     // so keep them from reaching it.
     exec::quiet_task_panics();
     let _guard = Guard;
+    crate::cli::TUI_ACTIVE.store(true, Ordering::SeqCst);
     execute!(stdout(), EnableMouseCapture)?;
+    // A Ctrl-C from outside the terminal (kill -INT) arrives as a signal, not as a key.
+    let interrupt = crate::cli::interrupt_flag();
 
     let mut app = App::new(workload, description, plan, machine, policy);
     app.keep_events = keep_events;
@@ -118,6 +124,13 @@ pub fn run(
         }
         if let Some(flag) = stop.as_ref().filter(|_| app.stop_current) {
             flag.store(true, Ordering::SeqCst);
+        }
+        if interrupt.load(Ordering::SeqCst) && !app.quit {
+            app.apply(input::Action::Interrupt);
+        }
+        if let Some(message) = app.crashed.take() {
+            drop(_guard);
+            bail!("the run crashed: {message}");
         }
         let timeout = next_frame.saturating_duration_since(Instant::now());
         channel::select! {
@@ -173,6 +186,7 @@ fn handle(app: &mut App, msg: Msg, chunks: &Receiver<Chunk>) {
             }
         }
         Msg::Progress(p) => app.progress(p),
+        Msg::Crashed(message) => app.crashed = Some(message),
         Msg::Done(result) => {
             // Every worker has sent its last chunk before the run returned.
             while let Ok(chunk) = chunks.try_recv() {
@@ -205,9 +219,21 @@ fn start_run(
             let mut tick = |p: Progress| {
                 let _ = progress_tx.send(Msg::Progress(p));
             };
-            if let Some(result) = exec::run(&plan, &machine, policy, &options, &mut tick) {
-                let _ = tx.send(Msg::Done(Box::new(result)));
-            }
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                exec::run(&plan, &machine, policy, &options, &mut tick)
+            }));
+            let msg = match run {
+                Ok(Some(result)) => Msg::Done(Box::new(result)),
+                Ok(None) => Msg::Crashed(format!("unknown policy {policy}")),
+                Err(panic) => Msg::Crashed(
+                    panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                        .unwrap_or_else(|| "a panic without a message".to_string()),
+                ),
+            };
+            let _ = tx.send(msg);
         });
     // Without a thread for the run there is nothing to show; the OS refusing one is fatal.
     if let Err(e) = spawned {

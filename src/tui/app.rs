@@ -170,6 +170,8 @@ pub struct App {
     pub quit: bool,
     /// Set when the user left with Ctrl-C.
     pub interrupted: bool,
+    /// Set when the run thread crashed, with its message.
+    pub crashed: Option<String>,
     /// Keep the first run's raw events (for `--trace`).
     pub keep_events: bool,
     /// The first run's raw events, when kept.
@@ -218,6 +220,7 @@ impl App {
             frames: 0,
             quit: false,
             interrupted: false,
+            crashed: None,
             keep_events: false,
             kept: None,
             no_color: false,
