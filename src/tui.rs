@@ -240,3 +240,6 @@ fn start_run(
         panic!("cannot start the run thread: {e}");
     }
 }
+
+#[cfg(test)]
+mod tests;

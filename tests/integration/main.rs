@@ -6,6 +6,7 @@
 mod bad_input;
 mod cli;
 mod engine;
+mod tui;
 
 use schedlab::exec::{self, RunOptions, RunResult};
 use schedlab::plan::Plan;
