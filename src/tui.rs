@@ -168,7 +168,7 @@ pub fn run(
             }
             terminal.draw(|frame| {
                 // The timeline's width without its labels and statistics, for scrolling.
-                app.timeline_width = frame.area().width.saturating_sub(43) as usize;
+                app.timeline_width = app.timeline_cells(frame.area().width);
                 frame.render_widget(&app, frame.area());
             })?;
             app.frames += 1;

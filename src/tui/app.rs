@@ -399,7 +399,9 @@ impl App {
             }
             Action::ToggleGroups => self.view.by_group = !self.view.by_group,
             Action::Rows(n) => {
-                let rows = self.machine.workers();
+                // The view clamps to what fits; here only keep it within the rows there are.
+                let runs = self.compare.as_ref().map_or(1, |r| r.len());
+                let rows = self.machine.workers() * runs;
                 self.view.row_offset = (self.view.row_offset as i64 + i64::from(n))
                     .clamp(0, rows.saturating_sub(1) as i64)
                     as usize;

@@ -141,6 +141,12 @@ impl Lanes {
             self.end_ns = self.end_ns.max(e.t);
             self.grow_to(e.t);
             let lane = &mut self.lanes[worker];
+            if lane.open.is_none() && e.t > 0 {
+                // Before its first event the worker was starting up: idle, not unknown.
+                lane.record_totals(Kind::Idle, Activity::Idle, e.t);
+                lane.spin_ns -= e.t;
+                add_span(&mut lane.bins, self.bin_ns, 0, e.t, Activity::Idle);
+            }
             if let Some(prev) = lane.open {
                 let span = match prev.kind {
                     Kind::Run | Kind::Slow => Some(Activity::Busy(lane.open_group)),

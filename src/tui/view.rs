@@ -61,8 +61,12 @@ impl Widget for &App {
                 .render(area, buf);
             return;
         }
-        // Up to five runs, a header line and the borders.
-        let runs_rows = self.runs.len().clamp(1, 5) as u16 + 3;
+        // Up to ten runs (the latest), a header line and the borders, when the screen has room
+        // for them beside a timeline of every core.
+        let spare = area
+            .height
+            .saturating_sub(3 + 9 + 1 + self.rows().len() as u16 + 5);
+        let runs_rows = (self.runs.len().clamp(1, 10) as u16).min(spare.max(2)) + 3;
         let [header, timeline, panels, runs, footer] = Layout::vertical([
             Constraint::Length(3),
             Constraint::Min(6),
@@ -75,11 +79,14 @@ impl Widget for &App {
         self.render_timeline(timeline, buf);
         self.render_panels(panels, buf);
         self.render_runs(runs, buf);
-        Paragraph::new(
-            " ? help  q quit  space pause  p/1-4 policy  r re-run  c compare all  ←→ scroll  +- zoom  f follow  s slow replay  g groups  v speed rows",
-        )
-        .style(self.style(Style::default().add_modifier(Modifier::REVERSED)))
-        .render(footer, buf);
+        let keys = if area.width >= 140 {
+            " ? help  q quit  space pause  p/1-4 policy  r re-run  c compare all  ←→ scroll  +- zoom  f follow  s slow replay  g groups  v speed rows"
+        } else {
+            " ? help (all keys)  q quit  p/1-4 policy  c compare  ←→ +- scroll, zoom  s slow replay"
+        };
+        Paragraph::new(keys)
+            .style(self.style(Style::default().add_modifier(Modifier::REVERSED)))
+            .render(footer, buf);
         if self.view.overlay == Overlay::Help {
             self.render_help(area, buf);
         }
@@ -88,18 +95,7 @@ impl Widget for &App {
 
 impl App {
     fn render_header(&self, area: Rect, buf: &mut Buffer) {
-        let speeds: Vec<String> = self
-            .machine
-            .speeds
-            .iter()
-            .map(|&s| {
-                if s < 1.0 {
-                    format!("{s}*")
-                } else {
-                    format!("{s}")
-                }
-            })
-            .collect();
+        let speeds = compact_speeds(&self.machine.speeds);
         let elapsed = self.current().map_or(0, RunView::now_ns);
         let cpu = match self.ui_cpu {
             Some((cpu, wall)) if !wall.is_zero() => {
@@ -118,7 +114,7 @@ impl App {
             Span::raw(format!(
                 " │ {} workers, speeds {}{} │ {} │ ",
                 self.machine.workers(),
-                speeds.join(" "),
+                speeds,
                 if self.machine.emulated() {
                     " (* emulated)"
                 } else {
@@ -180,6 +176,15 @@ impl App {
         rows
     }
 
+    /// Cells of the time axis on a screen `screen_width` wide (the rows' labels and statistics
+    /// take the rest).
+    pub fn timeline_cells(&self, screen_width: u16) -> usize {
+        let label_width = label_width(&self.rows());
+        (screen_width as usize)
+            .saturating_sub(label_width + STATS + 1)
+            .max(1)
+    }
+
     fn render_timeline(&self, area: Rect, buf: &mut Buffer) {
         let block = Block::default()
             .borders(Borders::BOTTOM)
@@ -187,12 +192,7 @@ impl App {
         let inner = block.inner(area);
         block.render(area, buf);
         let rows = self.rows();
-        let label_width = rows
-            .iter()
-            .map(|r| r.0.chars().count() + 1)
-            .max()
-            .unwrap_or(LABEL)
-            .max(LABEL);
+        let label_width = label_width(&rows);
         let width = (inner.width as usize)
             .saturating_sub(label_width + STATS + 1)
             .max(1);
@@ -327,20 +327,33 @@ impl App {
     }
 
     fn axis(&self, from: u64, per_cell: u64, width: usize, label_width: usize) -> Line<'static> {
-        let mut text = format!("{:label_width$}", "");
-        let mut at = 0;
-        while at < width {
-            let label = format!("|{}", fmt_ns(from + at as u64 * per_cell));
-            if at + label.chars().count() > width {
-                break;
+        // Ticks at round times (1, 2 or 5 × a power of ten) about every 16 cells.
+        let target = per_cell.saturating_mul(16).max(1);
+        let magnitude = 10u64.pow(target.ilog10());
+        let step = [1, 2, 5, 10]
+            .into_iter()
+            .map(|m| m * magnitude)
+            .find(|s| *s >= target)
+            .unwrap_or(target);
+        let mut text: Vec<char> = vec![' '; width];
+        let mut t = from.div_ceil(step) * step;
+        let mut free_from = 0;
+        while let Some(pos) = usize::try_from((t - from) / per_cell)
+            .ok()
+            .filter(|p| *p < width)
+        {
+            let label: Vec<char> = format!("|{}", fmt_ns(t)).chars().collect();
+            if pos >= free_from && pos + label.len() <= width {
+                text[pos..pos + label.len()].copy_from_slice(&label);
+                free_from = pos + label.len() + 1;
             }
-            at += label.chars().count();
-            text.push_str(&label);
-            let gap = 12usize.min(width - at);
-            text.push_str(&" ".repeat(gap));
-            at += gap;
+            t += step;
         }
-        Line::from(text)
+        Line::from(format!(
+            "{:label_width$}{}",
+            "",
+            text.into_iter().collect::<String>()
+        ))
     }
 
     fn legend(&self, label_width: usize) -> Line<'static> {
@@ -397,6 +410,7 @@ impl App {
     }
 
     fn render_granularity(&self, run: &RunView, area: Rect, buf: &mut Buffer) {
+        let title = format!(" granularity ({}) ", run.policy);
         let t = totals(run);
         let lines = vec![
             Line::from(format!(
@@ -414,7 +428,7 @@ impl App {
         ];
         Paragraph::new(lines)
             .wrap(Wrap { trim: true })
-            .block(Block::bordered().title(" granularity "))
+            .block(Block::bordered().title(title))
             .render(area, buf);
     }
 
@@ -480,10 +494,14 @@ impl App {
         } else {
             let h = &f.wait;
             lines.push(Line::from(format!(
-                "p50 {}  p90 {}  p99 {}",
+                "p50 {}  p90 {}",
                 fmt_ns(h.value_at_quantile(0.5)),
                 fmt_ns(h.value_at_quantile(0.9)),
-                fmt_ns(h.value_at_quantile(0.99))
+            )));
+            lines.push(Line::from(format!(
+                "p99 {}  max {}",
+                fmt_ns(h.value_at_quantile(0.99)),
+                fmt_ns(h.max())
             )));
             // A bar per power of ten of waiting time.
             let mut buckets = [0u64; 10];
@@ -492,14 +510,13 @@ impl App {
                 buckets[decade.min(9)] += v.count_at_value();
             }
             let most = buckets.iter().copied().max().unwrap_or(0).max(1);
-            let bar_width = (area.width as usize).saturating_sub(12);
+            const BOUNDS: [&str; 10] = [
+                "10ns", "100ns", "1µs", "10µs", "100µs", "1ms", "10ms", "100ms", "1s", "≥1s",
+            ];
+            let bar_width = (area.width as usize).saturating_sub(10);
             for (d, &count) in buckets.iter().enumerate().filter(|(_, c)| **c > 0) {
                 let len = (count as f64 / most as f64 * bar_width as f64).ceil() as usize;
-                lines.push(Line::from(format!(
-                    "<{:>7} {}",
-                    fmt_ns(10u64.pow(d as u32 + 1)),
-                    "▇".repeat(len)
-                )));
+                lines.push(Line::from(format!("<{:<6} {}", BOUNDS[d], "▇".repeat(len))));
             }
         }
         Paragraph::new(lines)
@@ -590,6 +607,45 @@ Keys
             .block(Block::bordered().title(" help (? or Esc to close) "))
             .render(popup, buf);
     }
+}
+
+/// Width of the row labels: the longest, and at least [`LABEL`].
+fn label_width(rows: &[(String, &RunView, Vec<usize>)]) -> usize {
+    rows.iter()
+        .map(|r| r.0.chars().count() + 1)
+        .max()
+        .unwrap_or(LABEL)
+        .max(LABEL)
+}
+
+/// Speeds for the header: each written out for a few workers, counted for many
+/// (`32×1 32×0.5*`); `*` marks an emulated speed.
+fn compact_speeds(speeds: &[f64]) -> String {
+    let mark = |s: f64| {
+        if s < 1.0 {
+            format!("{s}*")
+        } else {
+            format!("{s}")
+        }
+    };
+    if speeds.len() <= 8 {
+        return speeds
+            .iter()
+            .map(|&s| mark(s))
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    let mut runs: Vec<(f64, usize)> = Vec::new();
+    for &s in speeds {
+        match runs.last_mut() {
+            Some((last, n)) if *last == s => *n += 1,
+            _ => runs.push((s, 1)),
+        }
+    }
+    runs.iter()
+        .map(|(s, n)| format!("{n}×{}", mark(*s)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Cells of several workers averaged into one row.
@@ -685,11 +741,9 @@ pub fn verdict(t: &Totals, workers: usize) -> String {
     let share = t.overhead_share();
     if t.tasks == 0 {
         "no task has run yet".to_string()
-    } else if share > 0.2 {
-        format!(
-            "tasks too small: overhead is {:.0} % of work",
-            share * 100.0
-        )
+    } else if share > 0.1 {
+        // The same line the diagnostics draw: a task under ten times its scheduling cost.
+        format!("tasks too small: overhead is {:.0}% of work", share * 100.0)
     } else if t.tasks < 2 * workers as u64
         && t.idle_ns as f64 > 0.3 * (t.span_ns * workers as u64) as f64
     {
@@ -699,7 +753,7 @@ pub fn verdict(t: &Totals, workers: usize) -> String {
         )
     } else {
         format!(
-            "granularity fine: overhead is {:.1} % of work",
+            "granularity fine: overhead is {:.1}% of work",
             share * 100.0
         )
     }
@@ -749,7 +803,7 @@ pub fn diagnostics(app: &App, run: &RunView) -> Vec<String> {
         let span = t.span_ns.max(1) as f64;
         if (max.1 - min.1) as f64 > 0.2 * span {
             out.push(format!(
-                "imbalance: core {} busy {:.0} %, core {} only {:.0} %",
+                "imbalance: core {} busy {:.0}%, core {} only {:.0}%",
                 max.0,
                 max.1 as f64 * 100.0 / span,
                 min.0,
@@ -770,7 +824,7 @@ pub fn diagnostics(app: &App, run: &RunView) -> Vec<String> {
         let r = &f.report;
         if r.critical_path_ns as f64 > 0.8 * r.makespan_ns as f64 && r.workers.len() > 1 {
             out.push(format!(
-                "the critical path ({}) is {:.0} % of the run: more cores would not make it faster",
+                "the critical path ({}) is {:.0}% of the run: more cores would not make it faster",
                 fmt_ns(r.critical_path_ns),
                 r.critical_path_ns as f64 * 100.0 / r.makespan_ns.max(1) as f64
             ));
