@@ -85,6 +85,10 @@ struct RunArgs {
     /// Expect roughly 150 bytes per scheduling event, about 300 bytes per task.
     #[arg(long, value_name = "PATH")]
     trace: Option<PathBuf>,
+    /// Write one CSV row per task attempt (task, group, worker, ready, start, end, attempt,
+    /// outcome; times in ns) to PATH, for notebooks. About 60 bytes per attempt.
+    #[arg(long, value_name = "PATH")]
+    csv: Option<PathBuf>,
     #[command(flatten)]
     exec: ExecArgs,
 }
@@ -99,9 +103,15 @@ struct CompareArgs {
     policies: Vec<String>,
     #[command(flatten)]
     machine: MachineArgs,
-    /// Write `{ "schema": 1, "runs": [report, ...] }` to PATH (`-` for stdout).
+    /// Write `{ "schema": 1, "runs": [report, ...] }` to PATH (`-` for stdout); with
+    /// `--repeat`, every run, plus a `summary` per policy.
     #[arg(long, value_name = "PATH")]
     json: Option<String>,
+    /// Run each policy N times, interleaved (fifo, rr, …, fifo, rr, …) so slow moments of the
+    /// machine hit every policy alike; report medians and min–max, and say which differences
+    /// are inside the noise.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    repeat: u32,
     #[command(flatten)]
     exec: ExecArgs,
 }
@@ -302,7 +312,7 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
             p.machine.clone(),
             policy,
             !args.exec.no_pin,
-            args.trace.is_some(),
+            args.trace.is_some() || args.csv.is_some(),
         )?;
         // The run the command line asked for is the session's first.
         let report = app
@@ -320,13 +330,8 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
             args.policy,
             p.machine.workers()
         );
-        let run = execute(
-            &p,
-            &args.policy,
-            args.trace.is_some(),
-            !args.exec.no_pin,
-            true,
-        );
+        let record = args.trace.is_some() || args.csv.is_some();
+        let run = execute(&p, &args.policy, record, !args.exec.no_pin, true);
         let report = report_of(&p, &run);
         let interrupted = report.interrupted;
         if args.json.as_deref() == Some("-") {
@@ -352,7 +357,13 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
                 "schedlab: trace written to {path} (open it in https://ui.perfetto.dev or chrome://tracing)"
             );
         }
-    } else if args.json.is_some() || args.trace.is_some() {
+        if let Some(path) = &args.csv {
+            let path = path.to_string_lossy();
+            write_to(&path, "task table", |out| {
+                crate::export::write_csv(out, &p.plan, &timeline)
+            })?;
+        }
+    } else if args.json.is_some() || args.trace.is_some() || args.csv.is_some() {
         eprintln!("schedlab: the first run did not finish, so no report or trace was written");
     }
     Ok(if interrupted {
@@ -365,22 +376,40 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
 fn compare(args: &CompareArgs) -> Result<ExitCode> {
     let p = prepare(&args.workload, &args.machine)?;
     let mut reports = Vec::new();
-    for policy in &args.policies {
-        eprintln!("schedlab: {} under {policy}...", p.loaded.workload.name);
-        let run = execute(&p, policy, false, !args.exec.no_pin, true);
-        reports.push(report_of(&p, &run));
-        if run.interrupted {
-            break;
+    'rounds: for round in 1..=args.repeat {
+        for policy in &args.policies {
+            if args.repeat > 1 {
+                eprintln!(
+                    "schedlab: {} under {policy}, run {round} of {}...",
+                    p.loaded.workload.name, args.repeat
+                );
+            } else {
+                eprintln!("schedlab: {} under {policy}...", p.loaded.workload.name);
+            }
+            let run = execute(&p, policy, false, !args.exec.no_pin, true);
+            reports.push(report_of(&p, &run));
+            if run.interrupted {
+                break 'rounds;
+            }
         }
     }
-    let table = comparison(&reports);
+    let summary = crate::compare::summarize(&reports);
+    let table = if args.repeat > 1 {
+        crate::compare::table(&summary)
+    } else {
+        comparison(&reports)
+    };
     if args.json.as_deref() == Some("-") {
         eprint!("{table}");
     } else {
         print!("{table}");
     }
     if let Some(path) = &args.json {
-        let doc = serde_json::json!({ "schema": crate::report::SCHEMA, "runs": reports });
+        let doc = if args.repeat > 1 {
+            serde_json::json!({ "schema": crate::report::SCHEMA, "runs": reports, "summary": summary })
+        } else {
+            serde_json::json!({ "schema": crate::report::SCHEMA, "runs": reports })
+        };
         write_to(path, "comparison", |out| {
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)

@@ -631,8 +631,9 @@ impl<P: Policy> Shared<'_, P> {
         let attempt = task.attempt;
         rec.event(t0, Kind::Run, id, attempt, victim);
         let (g, index) = self.plan.locate(id);
+        let wait = t0.saturating_sub(task.ready_at);
         // Auto-resizing histograms grow to any value, so recording cannot fail.
-        let _ = st.waits[g].record(t0.saturating_sub(task.ready_at));
+        let _ = st.waits[g].record(wait);
         let n = task.arg;
         let result = self.body(g, index, id, n, attempt);
         let t1 = self.now();
@@ -676,7 +677,7 @@ impl<P: Policy> Shared<'_, P> {
         rec.event(
             t2,
             if pushes { Kind::Push } else { Kind::Take },
-            0,
+            crate::record::encode_wait(wait),
             0,
             outcome as u16,
         );

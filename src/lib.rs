@@ -8,7 +8,9 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod compare;
 pub mod exec;
+pub mod export;
 pub mod kernels;
 pub mod plan;
 pub mod record;

@@ -24,7 +24,8 @@ pub enum Kind {
     Run = 0,
     /// Emulates a slower core: keeps its core busy for the rest of the task's time.
     Slow = 1,
-    /// Scheduler: looks for work in its own queues; `aux` is the [`Outcome`] of the task just run.
+    /// Scheduler: looks for work in its own queues. Right after a task body, `aux` is the
+    /// [`Outcome`] of that attempt and `task` its ready → start wait ([`decode_wait`]).
     Take = 2,
     /// Scheduler: pushes tasks made ready (children, dependents, retries) and wakes workers;
     /// `aux` as for `Take`.
@@ -74,12 +75,32 @@ impl Outcome {
     }
 }
 
+/// Packs a ready → start wait into 32 bits: nanoseconds below 2³¹ ns (2.1 s), else
+/// microseconds with the top bit set (up to 35 minutes; longer saturates).
+pub fn encode_wait(ns: u64) -> u32 {
+    const NS_LIMIT: u64 = 1 << 31;
+    if ns < NS_LIMIT {
+        ns as u32
+    } else {
+        (1 << 31) | (ns / 1000).min(NS_LIMIT - 1) as u32
+    }
+}
+
+/// The wait packed by [`encode_wait`], in nanoseconds.
+pub fn decode_wait(packed: u32) -> u64 {
+    if packed & (1 << 31) == 0 {
+        u64::from(packed)
+    } else {
+        u64::from(packed & !(1 << 31)) * 1000
+    }
+}
+
 /// One recorded event: 16 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Event {
     /// Nanoseconds since the run started.
     pub t: u64,
-    /// The task, for `Run`.
+    /// The task, for `Run`; for the event right after a body, the attempt's packed wait.
     pub task: u32,
     /// What starts here.
     pub kind: Kind,
@@ -199,5 +220,27 @@ impl Timeline {
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_pack_into_32_bits() {
+        for ns in [0, 1, 999, 2_147_483_647] {
+            assert_eq!(decode_wait(encode_wait(ns)), ns, "exact below 2.1 s");
+        }
+        assert_eq!(
+            decode_wait(encode_wait(5_000_000_123)),
+            5_000_000_000,
+            "µs above"
+        );
+        assert_eq!(
+            decode_wait(encode_wait(u64::MAX)),
+            ((1u64 << 31) - 1) * 1000,
+            "saturates"
+        );
     }
 }

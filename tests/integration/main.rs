@@ -7,6 +7,7 @@
 mod bad_input;
 mod cli;
 mod engine;
+mod exports;
 mod tui;
 
 use schedlab::exec::{self, RunOptions, RunResult};

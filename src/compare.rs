@@ -1,0 +1,242 @@
+//! Comparisons that survive noise: each policy run several times, interleaved, summarised by
+//! median and min–max, with a plain statement of whether a difference is larger than the
+//! spread of the runs themselves.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::report::{Report, fmt_ns};
+
+/// Median and range of one metric over repeated runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    /// The middle value (the mean of the two middle ones for an even count).
+    pub median: f64,
+    /// Smallest.
+    pub min: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `values`; all zero when empty.
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Spread {
+        let mut v: Vec<f64> = values.into_iter().collect();
+        if v.is_empty() {
+            return Spread {
+                median: 0.0,
+                min: 0.0,
+                max: 0.0,
+            };
+        }
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        Spread {
+            median,
+            min: v[0],
+            max: v[n - 1],
+        }
+    }
+
+    /// Whether the two ranges overlap: then the runs cannot tell the two apart.
+    pub fn overlaps(&self, other: &Spread) -> bool {
+        self.min <= other.max && other.min <= self.max
+    }
+}
+
+/// One policy's repeated runs, summarised.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicySummary {
+    /// Canonical policy name.
+    pub policy: String,
+    /// How many runs.
+    pub runs: usize,
+    /// Makespan, ns.
+    pub makespan_ns: Spread,
+    /// Efficiency, 0..1.
+    pub efficiency: Spread,
+    /// Idle share of all workers' time, percent.
+    pub idle_pct: Spread,
+    /// Scheduler share of all workers' time, percent.
+    pub overhead_pct: Spread,
+    /// p99 ready → start wait, ns.
+    pub p99_wait_ns: Spread,
+}
+
+fn share(r: &Report, pick: fn(&crate::report::WorkerReport) -> u64) -> f64 {
+    let total = (r.makespan_ns * r.workers.len() as u64).max(1) as f64;
+    r.workers.iter().map(pick).sum::<u64>() as f64 * 100.0 / total
+}
+
+/// Summarises `reports` policy by policy, in the order the policies first appear.
+pub fn summarize(reports: &[Report]) -> Vec<PolicySummary> {
+    let mut order: Vec<&str> = Vec::new();
+    for r in reports {
+        if !order.contains(&r.policy.as_str()) {
+            order.push(&r.policy);
+        }
+    }
+    order
+        .into_iter()
+        .map(|policy| {
+            let runs: Vec<&Report> = reports.iter().filter(|r| r.policy == policy).collect();
+            PolicySummary {
+                policy: policy.to_string(),
+                runs: runs.len(),
+                makespan_ns: Spread::of(runs.iter().map(|r| r.makespan_ns as f64)),
+                efficiency: Spread::of(runs.iter().map(|r| r.efficiency)),
+                idle_pct: Spread::of(runs.iter().map(|r| share(r, |w| w.idle_ns))),
+                overhead_pct: Spread::of(runs.iter().map(|r| share(r, |w| w.overhead_ns))),
+                p99_wait_ns: Spread::of(runs.iter().map(|r| r.wait_ns.p99 as f64)),
+            }
+        })
+        .collect()
+}
+
+/// Which differences between the fastest policy and the others are real, in words.
+pub fn verdicts(summary: &[PolicySummary]) -> Vec<String> {
+    let Some(best) = summary
+        .iter()
+        .min_by(|a, b| a.makespan_ns.median.total_cmp(&b.makespan_ns.median))
+    else {
+        return Vec::new();
+    };
+    summary
+        .iter()
+        .filter(|s| s.policy != best.policy)
+        .map(|s| {
+            let ratio = s.makespan_ns.median / best.makespan_ns.median.max(1.0);
+            if best.makespan_ns.overlaps(&s.makespan_ns) {
+                format!(
+                    "{} and {} are inside the noise: their makespans overlap ({} runs each)",
+                    best.policy, s.policy, s.runs
+                )
+            } else {
+                format!(
+                    "{} beats {} beyond the noise: median {} vs {} ({:.0}% longer), ranges apart",
+                    best.policy,
+                    s.policy,
+                    fmt_ns(best.makespan_ns.median as u64),
+                    fmt_ns(s.makespan_ns.median as u64),
+                    (ratio - 1.0) * 100.0
+                )
+            }
+        })
+        .collect()
+}
+
+/// The table of a repeated comparison.
+pub fn table(summary: &[PolicySummary]) -> String {
+    let mut rows = vec![[
+        "policy".to_string(),
+        "runs".to_string(),
+        "makespan median [min–max]".to_string(),
+        "efficiency".to_string(),
+        "idle %".to_string(),
+        "overhead %".to_string(),
+        "p99 wait".to_string(),
+    ]];
+    for s in summary {
+        let ns = |x: f64| fmt_ns(x as u64);
+        rows.push([
+            s.policy.clone(),
+            s.runs.to_string(),
+            format!(
+                "{} [{}–{}]",
+                ns(s.makespan_ns.median),
+                ns(s.makespan_ns.min),
+                ns(s.makespan_ns.max)
+            ),
+            format!(
+                "{:.1}% [{:.1}–{:.1}]",
+                s.efficiency.median * 100.0,
+                s.efficiency.min * 100.0,
+                s.efficiency.max * 100.0
+            ),
+            format!(
+                "{:.1} [{:.1}–{:.1}]",
+                s.idle_pct.median, s.idle_pct.min, s.idle_pct.max
+            ),
+            format!(
+                "{:.2} [{:.2}–{:.2}]",
+                s.overhead_pct.median, s.overhead_pct.min, s.overhead_pct.max
+            ),
+            ns(s.p99_wait_ns.median),
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (cell, w))| {
+                if c == 0 {
+                    format!("{cell:<w$}")
+                } else {
+                    format!("{cell:>w$}")
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("   "));
+    }
+    for v in verdicts(summary) {
+        let _ = writeln!(out, "{v}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_takes_the_median_and_range() {
+        let s = Spread::of([3.0, 1.0, 2.0]);
+        assert_eq!((s.median, s.min, s.max), (2.0, 1.0, 3.0));
+        assert_eq!(Spread::of([1.0, 2.0, 3.0, 10.0]).median, 2.5);
+        assert!(Spread::of([1.0, 2.0]).overlaps(&Spread::of([2.0, 3.0])));
+        assert!(!Spread::of([1.0, 2.0]).overlaps(&Spread::of([2.5, 3.0])));
+    }
+
+    fn summary(policy: &str, makespans: &[f64]) -> PolicySummary {
+        let s = Spread::of(makespans.iter().copied());
+        PolicySummary {
+            policy: policy.into(),
+            runs: makespans.len(),
+            makespan_ns: s,
+            efficiency: s,
+            idle_pct: s,
+            overhead_pct: s,
+            p99_wait_ns: s,
+        }
+    }
+
+    #[test]
+    fn verdicts_say_when_a_difference_is_noise() {
+        let v = verdicts(&[
+            summary("steal", &[100.0, 110.0]),
+            summary("fifo", &[105.0, 120.0]),
+        ]);
+        assert_eq!(v.len(), 1);
+        assert!(v[0].contains("inside the noise"), "{v:?}");
+        let v = verdicts(&[
+            summary("rr", &[200e6, 210e6]),
+            summary("steal", &[100e6, 104e6]),
+        ]);
+        assert!(v[0].starts_with("steal beats rr beyond the noise"), "{v:?}");
+        assert!(
+            v[0].contains("100% longer") || v[0].contains("101% longer"),
+            "{v:?}"
+        );
+    }
+}

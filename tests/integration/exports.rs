@@ -1,0 +1,121 @@
+//! Experiments' outputs from the real binary: repeated comparisons and the per-task CSV.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::cli::{TempPath, schedlab, stderr_of};
+
+fn read(path: &TempPath) -> String {
+    std::fs::read_to_string(&path.0)
+        .unwrap_or_else(|e| panic!("{} was not written: {e}", path.0.display()))
+}
+
+#[test]
+fn repeated_compare_summarises_each_policy_and_judges_the_noise() {
+    let json = TempPath::new("repeat.json");
+    let output = schedlab()
+        .args([
+            "compare",
+            "--workload",
+            "imbalance",
+            "--workers",
+            "2",
+            "--repeat",
+            "2",
+        ])
+        .args(["--policies", "rr,steal", "--json"])
+        .arg(&json.0)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.contains("makespan median [min–max]"), "{table}");
+    assert!(
+        table.contains("noise"),
+        "the table says whether the difference is real:\n{table}"
+    );
+    let doc: Value = serde_json::from_str(&read(&json)).expect("JSON");
+    assert_eq!(doc["schema"], 1);
+    let runs = doc["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 4, "two policies, two runs each");
+    // Interleaved: rr, steal, rr, steal.
+    let order: Vec<&str> = runs.iter().map(|r| r["policy"].as_str().unwrap()).collect();
+    assert_eq!(order, ["rr", "steal", "rr", "steal"]);
+    let summary = doc["summary"].as_array().expect("summary");
+    assert_eq!(summary.len(), 2);
+    for s in summary {
+        assert_eq!(s["runs"], 2);
+        let m = &s["makespan_ns"];
+        let (min, median, max) = (
+            m["min"].as_f64().unwrap(),
+            m["median"].as_f64().unwrap(),
+            m["max"].as_f64().unwrap(),
+        );
+        assert!(min <= median && median <= max, "{m}");
+    }
+    let refused = schedlab()
+        .args(["compare", "--workload", "imbalance", "--repeat", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "--repeat 0 is bad usage");
+}
+
+#[test]
+fn csv_has_a_row_per_attempt_with_consistent_times() {
+    let csv = TempPath::new("tasks.csv");
+    let json = TempPath::new("tasks.json");
+    let output = schedlab()
+        .args([
+            "--workload",
+            "faults",
+            "--workers",
+            "2",
+            "--headless",
+            "--csv",
+        ])
+        .arg(&csv.0)
+        .arg("--json")
+        .arg(&json.0)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let text = read(&csv);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some(schedlab::export::CSV_HEADER));
+    let report: Value = serde_json::from_str(&read(&json)).expect("JSON");
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let attempts: u64 = report["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["tasks"].as_u64().unwrap())
+        .sum();
+    assert_eq!(rows.len() as u64, attempts, "one row per attempt");
+    let count = |outcome: &str| rows.iter().filter(|r| r[8] == outcome).count() as u64;
+    assert_eq!(
+        count("completed"),
+        report["tasks"]["completed"].as_u64().unwrap()
+    );
+    assert_eq!(count("failed"), report["tasks"]["failed"].as_u64().unwrap());
+    assert_eq!(
+        count("retried"),
+        report["tasks"]["retried"].as_u64().unwrap()
+    );
+    let mut ends: HashMap<(&str, &str), u64> = HashMap::new();
+    for r in &rows {
+        let (ready, start, end): (u64, u64, u64) = (
+            r[4].parse().unwrap(),
+            r[5].parse().unwrap(),
+            r[6].parse().unwrap(),
+        );
+        assert!(ready <= start && start <= end, "{r:?}");
+        ends.insert((r[1], r[7]), end);
+    }
+    // A retry becomes ready when the attempt before it ended.
+    for r in rows.iter().filter(|r| r[7] != "1") {
+        let previous = (r[7].parse::<u32>().unwrap() - 1).to_string();
+        let before = ends[&(r[1], previous.as_str())];
+        assert_eq!(r[4].parse::<u64>().unwrap(), before, "{r:?}");
+    }
+}
