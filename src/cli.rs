@@ -302,7 +302,7 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
     if !args.headless && !tui {
         eprintln!("schedlab: stdout is not a terminal, so no TUI: headless summary");
     }
-    let (report, timeline, interrupted) = if tui {
+    let (report, timeline, samples, interrupted) = if tui {
         let w = &p.loaded.workload;
         let policy = schedlab_policies::find(&args.policy).map_or("steal", |info| info.name);
         let app = crate::tui::run(
@@ -320,7 +320,12 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
             .first()
             .and_then(|r| r.finished.as_ref())
             .map(|f| f.report.clone());
-        (report, app.kept.unwrap_or_default(), app.interrupted)
+        (
+            report,
+            app.kept.unwrap_or_default(),
+            app.kept_samples,
+            app.interrupted,
+        )
     } else {
         let w = &p.loaded.workload;
         eprintln!(
@@ -339,7 +344,7 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
         } else {
             print!("{}", report.summary());
         }
-        (Some(report), run.timeline, interrupted)
+        (Some(report), run.timeline, run.samples, interrupted)
     };
     if let Some(report) = &report {
         if let Some(path) = &args.json {
@@ -351,7 +356,7 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
         if let Some(path) = &args.trace {
             let path = path.to_string_lossy();
             write_to(&path, "trace", |out| {
-                crate::trace::write(out, &p.plan, report, &timeline)
+                crate::trace::write(out, &p.plan, report, &timeline, &samples)
             })?;
             eprintln!(
                 "schedlab: trace written to {path} (open it in https://ui.perfetto.dev or chrome://tracing)"

@@ -191,6 +191,8 @@ pub struct RunResult {
     pub total: usize,
     /// The recorded events, unless they were sent to [`RunOptions::events`].
     pub timeline: Timeline,
+    /// The progress samples taken while the run went on (queue lengths every 10 ms).
+    pub samples: Vec<Progress>,
 }
 
 /// Runs `plan` on `machine` under the policy named `policy`; `None` if no policy has that name.
@@ -318,6 +320,7 @@ fn run_with<P: Policy>(
     };
     let mut timeline = Timeline::new(workers);
     let mut released = Tally::default();
+    let mut samples = Vec::new();
     shared.start = shared.clock.raw();
     let shared = &shared;
     let stats = std::thread::scope(|s| {
@@ -340,10 +343,14 @@ fn run_with<P: Policy>(
             })
             .collect();
         drop(tx);
+        let mut keep = |p: Progress| {
+            samples.push(p.clone());
+            on_tick(p);
+        };
         shared.release(
             &mut released,
             options.stop.as_deref(),
-            on_tick,
+            &mut keep,
             &mut |t| t.drain(&own_rx),
             &mut timeline,
         );
@@ -365,6 +372,7 @@ fn run_with<P: Policy>(
         released,
         total: plan.total,
         timeline,
+        samples,
     }
 }
 

@@ -2,12 +2,14 @@
 //!
 //! One track per worker (`core N`), a complete (`X`) event per task attempt with its group,
 //! task, attempt and outcome in `args`, the emulated slowdown nested inside it, scheduler and
-//! idle spans as their own events, and an instant mark on the thief's track at each steal.
+//! idle spans as their own events, an instant mark on the thief's track at each steal, and
+//! counter tracks of the ready-queue depth (total, and per worker) sampled every 10 ms.
 //! Times are microseconds with nanosecond fractions. Spans of one track never overlap: each
 //! recorded event starts a span that ends where the worker's next event starts.
 
 use std::io::{self, Write};
 
+use crate::exec::Progress;
 use crate::plan::Plan;
 use crate::record::{Event, Kind, Outcome, Timeline};
 use crate::report::Report;
@@ -20,12 +22,13 @@ fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"?\"".to_string())
 }
 
-/// Writes the trace of a recorded run.
+/// Writes the trace of a recorded run; `samples` become queue-depth counter tracks.
 pub fn write(
     out: &mut dyn Write,
     plan: &Plan,
     report: &Report,
     timeline: &Timeline,
+    samples: &[Progress],
 ) -> io::Result<()> {
     let group_names: Vec<String> = plan.groups.iter().map(|g| json_str(&g.name)).collect();
     writeln!(out, "{{\"displayTimeUnit\":\"ns\",\"traceEvents\":[")?;
@@ -54,6 +57,27 @@ pub fn write(
             ",\n{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":{w},\"args\":{{\"sort_index\":{w}}}}}"
         )?;
         write_track(out, w, events, plan, &group_names, report.makespan_ns)?;
+    }
+    for p in samples {
+        let ts = us(p.elapsed.as_nanos() as u64);
+        let per_worker: Vec<String> = p
+            .queued
+            .iter()
+            .enumerate()
+            .map(|(w, q)| format!("\"core {w}\":{q}"))
+            .collect();
+        write!(
+            out,
+            ",\n{{\"name\":\"ready tasks\",\"ph\":\"C\",\"pid\":1,\"ts\":{ts},\"args\":{{\"total\":{}}}}}",
+            p.queued.iter().sum::<usize>() + p.queued_shared
+        )?;
+        write!(
+            out,
+            ",\n{{\"name\":\"queued per worker\",\"ph\":\"C\",\"pid\":1,\"ts\":{ts},\"args\":{{\"shared\":{}{}{}}}}}",
+            p.queued_shared,
+            if per_worker.is_empty() { "" } else { "," },
+            per_worker.join(",")
+        )?;
     }
     writeln!(out, "\n]}}")
 }

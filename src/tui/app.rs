@@ -176,6 +176,8 @@ pub struct App {
     pub keep_events: bool,
     /// The first run's raw events, when kept.
     pub kept: Option<crate::record::Timeline>,
+    /// The first run's queue samples, when its events are kept.
+    pub kept_samples: Vec<Progress>,
     /// Screen text without colour.
     pub no_color: bool,
     /// Set when the current run should be stopped (a new one was asked for).
@@ -223,6 +225,7 @@ impl App {
             crashed: None,
             keep_events: false,
             kept: None,
+            kept_samples: Vec::new(),
             no_color: false,
             stop_current: false,
             timeline_width: 100,
@@ -299,6 +302,9 @@ impl App {
             .map(|g| merged(result.workers.iter().map(|w| w.waits[g].clone())))
             .collect();
         let wait = merged(group_waits.iter().cloned());
+        if self.keep_events && self.runs.len() == 1 {
+            self.kept_samples = result.samples.clone();
+        }
         if let Some(run) = self.runs.last_mut() {
             run.finished = Some(Finished {
                 report,
@@ -593,6 +599,7 @@ mod tests {
             interrupted: false,
             total: 3,
             timeline: crate::record::Timeline::new(0),
+            samples: Vec::new(),
         };
         Report::new("t", "", &a.plan, &a.machine, &run)
     }

@@ -225,6 +225,7 @@ fn result(app: &App, scale: u64) -> RunResult {
         interrupted: false,
         total: app.plan.total,
         timeline: Timeline::new(0),
+        samples: Vec::new(),
     }
 }
 
