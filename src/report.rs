@@ -44,6 +44,11 @@ pub struct Report {
     pub work_ns: u64,
     /// Longest chain of dependent tasks at speed 1.0, arrivals included (a lower bound).
     pub critical_path_ns: u64,
+    /// The groups along the critical path, first to last.
+    pub critical_groups: Vec<String>,
+    /// Work over span (`work_ns / critical_path_ns`): how many cores the run could keep busy
+    /// at best.
+    pub parallelism: f64,
     /// max(work / Σ speeds, critical path).
     pub lower_bound_ns: u64,
     /// lower bound / makespan.
@@ -206,7 +211,7 @@ impl Report {
         let group_hists: Vec<Histogram<u64>> = (0..plan.groups.len())
             .map(|g| merged(run.workers.iter().map(|w| w.groups[g].clone())))
             .collect();
-        let critical_path_ns = critical_path(plan, &group_hists);
+        let (critical_path_ns, critical_groups) = critical_path(plan, &group_hists);
         let speed_sum: f64 = machine.speeds.iter().sum();
         let lower_bound_ns = ((work_ns as f64 / speed_sum) as u64).max(critical_path_ns);
         Report {
@@ -222,6 +227,12 @@ impl Report {
             speeds_emulated: machine.emulated(),
             work_ns,
             critical_path_ns,
+            parallelism: if critical_path_ns == 0 {
+                0.0
+            } else {
+                work_ns as f64 / critical_path_ns as f64
+            },
+            critical_groups,
             lower_bound_ns,
             efficiency: if makespan == 0 {
                 0.0
@@ -298,6 +309,15 @@ impl Report {
             speed_sum,
             fmt_ns(self.critical_path_ns),
         );
+        if self.critical_groups.len() > 1 {
+            let _ = writeln!(
+                out,
+                "critical path {} through {}; parallelism (work / span) {:.1}",
+                fmt_ns(self.critical_path_ns),
+                self.critical_groups.join(" -> "),
+                self.parallelism
+            );
+        }
         let t = &self.tasks;
         let _ = writeln!(
             out,
@@ -371,7 +391,7 @@ impl Report {
 /// `Fib`, at least its chain of nested tasks times the shortest one). A group that arrives over
 /// time cannot end before its last arrival plus its shortest task. Every real chain of
 /// dependent tasks is at least this long, so it is a true lower bound on the makespan.
-fn critical_path(plan: &Plan, hists: &[Histogram<u64>]) -> u64 {
+fn critical_path(plan: &Plan, hists: &[Histogram<u64>]) -> (u64, Vec<String>) {
     let mut last_arrival = vec![0u64; plan.groups.len()];
     for &(t, id) in &plan.arrivals {
         let (g, _) = plan.locate(id);
@@ -391,27 +411,47 @@ fn critical_path(plan: &Plan, hists: &[Histogram<u64>]) -> u64 {
             (h.max().max(depth * h.min()), last_arrival[g] + h.min())
         })
         .collect();
-    // Groups form a DAG (checked when loading): memoised longest path ending at each group.
-    fn longest(g: usize, plan: &Plan, own: &[(u64, u64)], memo: &mut [Option<u64>]) -> u64 {
-        if let Some(v) = memo[g] {
+    // Groups form a DAG (checked when loading): memoised longest path ending at each group,
+    // with the prerequisite it came through, so the chain can be named.
+    fn longest(
+        g: usize,
+        plan: &Plan,
+        own: &[(u64, u64)],
+        memo: &mut [Option<(u64, Option<usize>)>],
+    ) -> u64 {
+        if let Some((v, _)) = memo[g] {
             return v;
         }
         let before = plan.groups[g]
             .after
             .iter()
-            .map(|&a| longest(a, plan, own, memo))
-            .max()
-            .unwrap_or(0);
+            .map(|&a| (longest(a, plan, own, memo), a))
+            .max();
         let (weight, arrival_floor) = own[g];
-        let v = (before + weight).max(arrival_floor);
-        memo[g] = Some(v);
+        let through = before.map_or(0, |b| b.0) + weight;
+        let (v, from) = if through >= arrival_floor {
+            (through, before.map(|b| b.1))
+        } else {
+            (arrival_floor, None)
+        };
+        memo[g] = Some((v, from));
         v
     }
     let mut memo = vec![None; plan.groups.len()];
-    (0..plan.groups.len())
-        .map(|g| longest(g, plan, &own, &mut memo))
-        .max()
-        .unwrap_or(0)
+    let Some((length, end)) = (0..plan.groups.len())
+        .map(|g| (longest(g, plan, &own, &mut memo), g))
+        .max_by_key(|x| x.0)
+    else {
+        return (0, Vec::new());
+    };
+    let mut chain = vec![plan.groups[end].name.clone()];
+    let mut at = end;
+    while let Some(Some((_, Some(prev)))) = memo.get(at) {
+        chain.push(plan.groups[*prev].name.clone());
+        at = *prev;
+    }
+    chain.reverse();
+    (length, chain)
 }
 
 /// A duration for people: `812 ns`, `12.3 µs`, `4.56 ms`, `1.23 s`.

@@ -824,8 +824,9 @@ pub fn diagnostics(app: &App, run: &RunView) -> Vec<String> {
         let r = &f.report;
         if r.critical_path_ns as f64 > 0.8 * r.makespan_ns as f64 && r.workers.len() > 1 {
             out.push(format!(
-                "the critical path ({}) is {:.0}% of the run: more cores would not make it faster",
+                "the critical path ({}{}) is {:.0}% of the run: more cores would not make it faster",
                 fmt_ns(r.critical_path_ns),
+                if r.critical_groups.len() > 1 { format!(", {}", r.critical_groups.join(" → ")) } else { String::new() },
                 r.critical_path_ns as f64 * 100.0 / r.makespan_ns.max(1) as f64
             ));
         }

@@ -370,3 +370,25 @@ proptest! {
         assert_exactly_once(&ran);
     }
 }
+
+#[test]
+fn the_critical_path_names_a_chain_of_dependent_groups() {
+    let _shared = heavy();
+    let w = workload::find("dependencies").unwrap().workload;
+    let r = run_loaded(&w, "steal", Some(2), false).report;
+    let chain = &r.critical_groups;
+    assert!(chain.len() >= 3, "{chain:?}");
+    assert_eq!(chain.first().map(String::as_str), Some("load"));
+    assert_eq!(chain.last().map(String::as_str), Some("report"));
+    for pair in chain.windows(2) {
+        let later = w.groups.iter().find(|g| g.name == pair[1]).unwrap();
+        assert!(
+            later.after.contains(&pair[0]),
+            "{} waits for {}",
+            pair[1],
+            pair[0]
+        );
+    }
+    let parallelism = r.work_ns as f64 / r.critical_path_ns as f64;
+    assert!((r.parallelism - parallelism).abs() < 1e-9);
+}
