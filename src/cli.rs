@@ -63,6 +63,15 @@ enum Command {
     },
     /// List the policies, kernels and shipped workloads.
     List,
+    /// A guided tour: one lesson per idea of task parallelism, each run for real, each ending
+    /// with conclusions computed from the measured runs (text, for a projected terminal).
+    Tour {
+        /// Run only lesson N (1-based); all lessons by default.
+        #[arg(long, value_name = "N")]
+        lesson: Option<usize>,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +218,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(Command::Compare(args)) => compare(&args),
         Some(Command::Check { workload, machine }) => check(&workload, &machine),
+        Some(Command::Tour { lesson, exec }) => tour(lesson, &exec),
         Some(Command::List) => {
             print!("{}", list());
             Ok(ExitCode::SUCCESS)
@@ -426,6 +436,25 @@ fn compare(args: &CompareArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn tour(lesson: Option<usize>, exec: &ExecArgs) -> Result<ExitCode> {
+    let lessons = crate::tour::LESSONS.len();
+    let chosen: Vec<usize> = match lesson {
+        Some(n) if (1..=lessons).contains(&n) => vec![n - 1],
+        Some(n) => bail!("there is no lesson {n}; the tour has lessons 1 to {lessons}"),
+        None => (0..lessons).collect(),
+    };
+    for (i, index) in chosen.into_iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        let text = crate::tour::run_lesson(index, !exec.no_pin, &mut |line| {
+            eprintln!("schedlab: {line}")
+        })?;
+        print!("{text}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The comparison table of `compare`.

@@ -119,3 +119,28 @@ fn csv_has_a_row_per_attempt_with_consistent_times() {
         assert_eq!(r[4].parse::<u64>().unwrap(), before, "{r:?}");
     }
 }
+
+#[test]
+fn the_tour_measures_its_lessons() {
+    let output = schedlab()
+        .args(["tour", "--lesson", "3", "--no-pin"])
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.starts_with("Lesson 3 of 6: Scheduling and load balancing"),
+        "{text}"
+    );
+    // The conclusion is measured: it quotes both makespans and rr's idle core.
+    assert!(
+        text.contains("against") && text.contains("rr left core"),
+        "{text}"
+    );
+    let refused = schedlab()
+        .args(["tour", "--lesson", "9"])
+        .output()
+        .expect("runs");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr_of(&refused).contains("lessons 1 to 6"));
+}

@@ -1,0 +1,586 @@
+//! `schedlab tour`: one lesson per idea of task parallelism, each run for real on a shipped
+//! workload, each ending with conclusions computed from what the runs measured.
+//!
+//! The sentences are built from [`Report`]s and the groups' measured spans only, never canned:
+//! the functions that write them take those as input, so tests feed them synthetic reports and
+//! check the words.
+
+use std::fmt::Write as _;
+
+use crate::exec::{self, RunOptions};
+use crate::plan::Plan;
+use crate::record::{Kind, Timeline};
+use crate::report::{Report, WorkerReport, fmt_ns};
+use crate::workload::{self, Overrides};
+
+/// When a group's tasks ran: the first start and the last end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    /// First task body start, ns.
+    pub start: u64,
+    /// Last task body end, ns.
+    pub end: u64,
+}
+
+impl Span {
+    /// Its length.
+    pub fn len(&self) -> u64 {
+        self.end.saturating_sub(self.start)
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One measured run of a lesson.
+pub struct Measured {
+    /// Its report.
+    pub report: Report,
+    /// Each group's span, in plan order.
+    pub spans: Vec<Span>,
+    /// Attempts each worker ran, per group: `runs[worker][group]`.
+    pub runs: Vec<Vec<u64>>,
+}
+
+/// Runs a shipped workload under `policy` (recording, to measure the groups' spans).
+pub fn measure(name: &str, policy: &str, pin: bool) -> anyhow::Result<Measured> {
+    let loaded = workload::find(name)?;
+    let w = &loaded.workload;
+    let machine = w
+        .resolve_machine(&Overrides::default())
+        .map_err(anyhow::Error::msg)?;
+    let plan = Plan::new(w, w.seed);
+    let options = RunOptions {
+        record: true,
+        pin,
+        ..RunOptions::default()
+    };
+    let run = exec::run(&plan, &machine, policy, &options, &mut |_| {})
+        .ok_or_else(|| anyhow::anyhow!("unknown policy {policy}"))?;
+    let report = Report::new(&w.name, &w.description, &plan, &machine, &run);
+    let (spans, runs) = spans(&plan, &run.timeline);
+    Ok(Measured {
+        report,
+        spans,
+        runs,
+    })
+}
+
+/// Each group's span, and each worker's attempts per group, from a recorded timeline.
+pub fn spans(plan: &Plan, timeline: &Timeline) -> (Vec<Span>, Vec<Vec<u64>>) {
+    let mut spans = vec![
+        Span {
+            start: u64::MAX,
+            end: 0
+        };
+        plan.groups.len()
+    ];
+    let mut runs = vec![vec![0; plan.groups.len()]; timeline.workers.len()];
+    for (w, events) in timeline.workers.iter().enumerate() {
+        for (i, e) in events.iter().enumerate() {
+            if e.kind != Kind::Run {
+                continue;
+            }
+            let (g, _) = plan.locate(e.task);
+            let end = events[i + 1..]
+                .iter()
+                .find(|n| !n.kind.is_inside_task())
+                .map_or(e.t, |n| n.t);
+            spans[g].start = spans[g].start.min(e.t);
+            spans[g].end = spans[g].end.max(end);
+            runs[w][g] += 1;
+        }
+    }
+    for s in &mut spans {
+        if s.start == u64::MAX {
+            *s = Span::default();
+        }
+    }
+    (spans, runs)
+}
+
+fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+fn idlest(r: &Report) -> Option<&WorkerReport> {
+    r.workers.iter().max_by_key(|w| w.idle_ns)
+}
+
+/// Load balancing: static round-robin against work-stealing on the same workload.
+pub fn balance_conclusion(rr: &Report, steal: &Report) -> String {
+    let mut out = String::new();
+    let faster = pct(
+        rr.makespan_ns.saturating_sub(steal.makespan_ns),
+        rr.makespan_ns,
+    );
+    if steal.makespan_ns < rr.makespan_ns {
+        let _ = write!(
+            out,
+            "steal finished {faster:.0}% sooner than rr ({} against {})",
+            fmt_ns(steal.makespan_ns),
+            fmt_ns(rr.makespan_ns)
+        );
+    } else {
+        let _ = write!(
+            out,
+            "steal did not beat rr this time ({} against {})",
+            fmt_ns(steal.makespan_ns),
+            fmt_ns(rr.makespan_ns)
+        );
+    }
+    if let Some(w) = idlest(rr) {
+        let _ = write!(
+            out,
+            "; rr left core {} idle {:.0}% of the time",
+            w.id,
+            pct(w.idle_ns, rr.makespan_ns)
+        );
+    }
+    if let Some(w) = idlest(steal) {
+        let _ = write!(
+            out,
+            ", steal's idlest core was idle {:.0}%",
+            pct(w.idle_ns, steal.makespan_ns)
+        );
+    }
+    let steals: u64 = steal.workers.iter().map(|w| w.steals).sum();
+    let _ = write!(out, ", after {steals} steals.");
+    out
+}
+
+/// Granularity: the same work as tiny tasks, then as coarse ones (groups 0 and 1).
+pub fn granularity_conclusion(r: &Report, spans: &[Span]) -> String {
+    let workers = r.workers.len() as u64;
+    let phase = |g: usize| {
+        let group = &r.groups[g];
+        let work = group.mean_ns * group.attempts;
+        let span = spans[g].len().max(1);
+        (group, work, span, pct(work, span * workers))
+    };
+    let (tiny, tiny_work, tiny_span, tiny_eff) = phase(0);
+    let (coarse, coarse_work, coarse_span, coarse_eff) = phase(1);
+    format!(
+        "{} tasks of {} took {} for {} of work ({tiny_eff:.0}% of the cores' time); {} tasks of {} took {} for {} ({coarse_eff:.0}%). \
+         The scheduler cost {} per task, {:.0}% of a tiny task's length.",
+        tiny.count,
+        fmt_ns(tiny.mean_ns),
+        fmt_ns(tiny_span),
+        fmt_ns(tiny_work),
+        coarse.count,
+        fmt_ns(coarse.mean_ns),
+        fmt_ns(coarse_span),
+        fmt_ns(coarse_work),
+        fmt_ns(r.overhead_ns_per_task),
+        pct(r.overhead_ns_per_task, tiny.mean_ns.max(1)),
+    )
+}
+
+/// Task vs data parallelism: distinct operations (every group but the last) against one
+/// operation over chunks (the last group).
+pub fn task_vs_data_conclusion(r: &Report, spans: &[Span]) -> String {
+    let n = r.groups.len();
+    let distinct = &r.groups[..n - 1];
+    let distinct_span = spans[..n - 1].iter().map(|s| s.end).max().unwrap_or(0)
+        - spans[..n - 1].iter().map(|s| s.start).min().unwrap_or(0);
+    let biggest = distinct
+        .iter()
+        .max_by_key(|g| g.max_ns)
+        .map_or(("?", 0), |g| (g.name.as_str(), g.max_ns));
+    let chunks = &r.groups[n - 1];
+    let chunk_span = spans[n - 1].len().max(1);
+    let chunk_work = chunks.mean_ns * chunks.attempts;
+    let workers = r.workers.len() as u64;
+    format!(
+        "The {} different operations took {} on {} cores, no less than the biggest of them ({} took {}): \
+         at most {} cores can help. The same kind of work in {} chunks took {}, keeping the cores {:.0}% busy.",
+        distinct.len(),
+        fmt_ns(distinct_span),
+        workers,
+        biggest.0,
+        fmt_ns(biggest.1),
+        distinct.len(),
+        chunks.count,
+        fmt_ns(chunk_span),
+        pct(chunk_work, chunk_span * workers),
+    )
+}
+
+/// Dependencies and synchronisation: barriers between steps.
+pub fn barrier_conclusion(r: &Report) -> String {
+    let workers = r.workers.len() as u64;
+    let idle: u64 = r.workers.iter().map(|w| w.idle_ns).sum();
+    format!(
+        "Cores were idle {:.0}% of the run; the critical path through {} is {} of the {} run, \
+         and the work ({}) could keep {:.1} cores busy at best.",
+        pct(idle, r.makespan_ns * workers),
+        r.critical_groups.join(" → "),
+        fmt_ns(r.critical_path_ns),
+        fmt_ns(r.makespan_ns),
+        fmt_ns(r.work_ns),
+        r.parallelism,
+    )
+}
+
+/// Heterogeneous cores: fifo against hetero; `big_on_slow` counts big tasks the slow cores ran.
+pub fn hetero_conclusion(fifo: &Report, hetero: &Report, big_on_slow: (u64, u64)) -> String {
+    let faster = pct(
+        fifo.makespan_ns.saturating_sub(hetero.makespan_ns),
+        fifo.makespan_ns,
+    );
+    let verdict = if hetero.makespan_ns < fifo.makespan_ns {
+        format!(
+            "hetero finished {faster:.0}% sooner than fifo ({} against {})",
+            fmt_ns(hetero.makespan_ns),
+            fmt_ns(fifo.makespan_ns)
+        )
+    } else {
+        format!(
+            "hetero did not beat fifo this time ({} against {})",
+            fmt_ns(hetero.makespan_ns),
+            fmt_ns(fifo.makespan_ns)
+        )
+    };
+    format!(
+        "{verdict}: under fifo the slow cores ran {} of the big tasks, under hetero {}.",
+        big_on_slow.0, big_on_slow.1
+    )
+}
+
+/// Fault tolerance: retries, failures, cancelled dependents.
+pub fn faults_conclusion(r: &Report) -> String {
+    let t = r.tasks;
+    format!(
+        "{} attempts panicked and were retried, {} tasks failed after their last retry, and {} tasks that depended on \
+         them were cancelled; the run still finished in {} with every one of its {} tasks accounted for \
+         ({} completed + {} failed + {} cancelled).",
+        t.retried,
+        t.failed,
+        t.cancelled,
+        fmt_ns(r.makespan_ns),
+        t.total,
+        t.completed,
+        t.failed,
+        t.cancelled
+    )
+}
+
+/// One lesson: what it teaches, what to watch, and how to measure it.
+pub struct Lesson {
+    /// Its title.
+    pub title: &'static str,
+    /// The shipped workload it runs.
+    pub workload: &'static str,
+    /// The idea, in two sentences.
+    pub idea: &'static str,
+    /// What to look for.
+    pub watch: &'static str,
+    /// The policies it runs.
+    pub policies: &'static [&'static str],
+}
+
+/// The lessons, in teaching order.
+pub const LESSONS: &[Lesson] = &[
+    Lesson {
+        title: "Distinct tasks vs data-parallel chunks",
+        workload: "task-vs-data",
+        idea: "Task parallelism runs different operations at once; data parallelism runs one operation over pieces of the data. \
+               Different operations can use only as many cores as there are operations, and last as long as the biggest.",
+        watch: "the first phase uses at most four cores and ends with the longest operation; the chunks keep every core busy",
+        policies: &["steal"],
+    },
+    Lesson {
+        title: "Granularity",
+        workload: "granularity",
+        idea: "Every task costs the scheduler something to hand out. Too small, and that cost eats the gain; too big, and cores sit idle at the end.",
+        watch: "the scheduler's share of the time during the tiny tasks, against the coarse ones",
+        policies: &["steal"],
+    },
+    Lesson {
+        title: "Scheduling and load balancing",
+        workload: "imbalance",
+        idea: "Static assignment (rr) decides where a task runs before knowing how long it is; work-stealing lets idle cores take work from busy ones.",
+        watch: "under rr one core finishes early and idles; under steal the idle core steals",
+        policies: &["rr", "steal"],
+    },
+    Lesson {
+        title: "Dependencies and synchronisation",
+        workload: "simulation",
+        idea: "A barrier makes every task of a step wait for the slowest one of the step before. The chain of dependent tasks, the critical path, bounds the run however many cores there are.",
+        watch: "the idle gaps at each step boundary",
+        policies: &["steal"],
+    },
+    Lesson {
+        title: "Heterogeneous cores",
+        workload: "big-little",
+        idea: "When cores differ in speed, the free core is not always the best one: a slow core that starts a big task now may finish it after a fast core would have.",
+        watch: "which cores run the big tasks under fifo and under hetero",
+        policies: &["fifo", "hetero"],
+    },
+    Lesson {
+        title: "Fault tolerance",
+        workload: "faults",
+        idea: "Tasks can fail. A scheduler retries them, gives up after a limit, and cancels what depended on them, and the run still ends with every task accounted for.",
+        watch: "retried attempts (✗), failed tasks, and the reports cancelled because their batch failed",
+        policies: &["steal"],
+    },
+];
+
+/// Big tasks (the group named "big") run by slow cores.
+fn big_on_slow(m: &Measured) -> u64 {
+    let Some(g) = m.report.groups.iter().position(|g| g.name == "big") else {
+        return 0;
+    };
+    m.report
+        .workers
+        .iter()
+        .filter(|w| w.speed < 1.0)
+        .map(|w| m.runs[w.id][g])
+        .sum()
+}
+
+/// Runs lesson `index` and returns its text.
+pub fn run_lesson(
+    index: usize,
+    pin: bool,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<String> {
+    let lesson = &LESSONS[index];
+    let mut measured = Vec::new();
+    for policy in lesson.policies {
+        progress(&format!(
+            "lesson {}: running {} under {policy}...",
+            index + 1,
+            lesson.workload
+        ));
+        measured.push(measure(lesson.workload, policy, pin)?);
+    }
+    let conclusion = match lesson.workload {
+        "task-vs-data" => task_vs_data_conclusion(&measured[0].report, &measured[0].spans),
+        "granularity" => granularity_conclusion(&measured[0].report, &measured[0].spans),
+        "imbalance" => balance_conclusion(&measured[0].report, &measured[1].report),
+        "simulation" => barrier_conclusion(&measured[0].report),
+        "big-little" => hetero_conclusion(
+            &measured[0].report,
+            &measured[1].report,
+            (big_on_slow(&measured[0]), big_on_slow(&measured[1])),
+        ),
+        _ => faults_conclusion(&measured[0].report),
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Lesson {} of {}: {}",
+        index + 1,
+        LESSONS.len(),
+        lesson.title
+    );
+    let _ = writeln!(out, "  {}", lesson.idea);
+    let _ = writeln!(out, "  Watch: {}.", lesson.watch);
+    let _ = writeln!(
+        out,
+        "  Try it: schedlab --workload {} --policy {}",
+        lesson.workload,
+        lesson.policies.last().copied().unwrap_or("steal")
+    );
+    let _ = writeln!(out, "  Measured: {conclusion}");
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{GroupReport, Percentiles, TaskCounts};
+
+    fn worker(id: usize, busy: u64, idle: u64, steals: u64) -> WorkerReport {
+        WorkerReport {
+            id,
+            speed: 1.0,
+            busy_ns: busy,
+            blocked_ns: 0,
+            idle_ns: idle,
+            overhead_ns: 0,
+            tasks: 10,
+            steals,
+            steal_attempts: steals,
+        }
+    }
+
+    fn report(policy: &str, makespan: u64, workers: Vec<WorkerReport>) -> Report {
+        Report {
+            schema: 1,
+            workload: "t".into(),
+            description: String::new(),
+            policy: policy.into(),
+            mode: "real".into(),
+            seed: 0,
+            makespan_ns: makespan,
+            tasks: TaskCounts {
+                total: 20,
+                completed: 17,
+                failed: 1,
+                cancelled: 2,
+                retried: 3,
+            },
+            workers,
+            speeds_emulated: false,
+            work_ns: 150_000_000,
+            critical_path_ns: 60_000_000,
+            critical_groups: vec!["a".into(), "b".into()],
+            parallelism: 2.5,
+            lower_bound_ns: 75_000_000,
+            efficiency: 0.5,
+            overhead_ns_per_task: 500,
+            wait_ns: Percentiles::default(),
+            groups: vec![
+                GroupReport {
+                    name: "tiny".into(),
+                    count: 1000,
+                    attempts: 1000,
+                    mean_ns: 2_000,
+                    p50_ns: 2_000,
+                    p99_ns: 2_000,
+                    max_ns: 3_000,
+                    wait_p50_ns: 0,
+                    wait_p99_ns: 0,
+                },
+                GroupReport {
+                    name: "coarse".into(),
+                    count: 2,
+                    attempts: 2,
+                    mean_ns: 1_000_000,
+                    p50_ns: 1_000_000,
+                    p99_ns: 1_000_000,
+                    max_ns: 1_000_000,
+                    wait_p50_ns: 0,
+                    wait_p99_ns: 0,
+                },
+            ],
+            checksum: 0,
+            interrupted: false,
+        }
+    }
+
+    #[test]
+    fn balance_sentence_is_computed_from_the_reports() {
+        let rr = report(
+            "rr",
+            200_000_000,
+            vec![
+                worker(0, 200_000_000, 0, 0),
+                worker(1, 124_000_000, 76_000_000, 0),
+            ],
+        );
+        let steal = report(
+            "steal",
+            138_000_000,
+            vec![
+                worker(0, 138_000_000, 0, 4),
+                worker(1, 135_000_000, 3_000_000, 3),
+            ],
+        );
+        assert_eq!(
+            balance_conclusion(&rr, &steal),
+            "steal finished 31% sooner than rr (138.00 ms against 200.00 ms); rr left core 1 idle 38% of the time, \
+             steal's idlest core was idle 2%, after 7 steals."
+        );
+    }
+
+    #[test]
+    fn granularity_sentence_compares_the_phases() {
+        let r = report(
+            "steal",
+            10_000_000,
+            vec![worker(0, 1, 0, 0), worker(1, 1, 0, 0)],
+        );
+        let spans = [
+            Span {
+                start: 0,
+                end: 4_000_000,
+            },
+            Span {
+                start: 4_000_000,
+                end: 5_100_000,
+            },
+        ];
+        let s = granularity_conclusion(&r, &spans);
+        assert!(
+            s.starts_with(
+                "1000 tasks of 2.0 µs took 4.00 ms for 2.00 ms of work (25% of the cores' time)"
+            ),
+            "{s}"
+        );
+        assert!(
+            s.contains("2 tasks of 1.00 ms took 1.10 ms for 2.00 ms (91%)"),
+            "{s}"
+        );
+        assert!(
+            s.ends_with("The scheduler cost 500 ns per task, 25% of a tiny task's length."),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn faults_and_barriers_and_hetero_sentences() {
+        let r = report(
+            "steal",
+            100_000_000,
+            vec![worker(0, 50_000_000, 50_000_000, 0)],
+        );
+        assert!(
+            faults_conclusion(&r)
+                .starts_with("3 attempts panicked and were retried, 1 tasks failed")
+        );
+        assert!(faults_conclusion(&r).contains("(17 completed + 1 failed + 2 cancelled)"));
+        let b = barrier_conclusion(&r);
+        assert!(b.starts_with("Cores were idle 50% of the run;"), "{b}");
+        assert!(
+            b.contains("the critical path through a → b is 60.00 ms of the 100.00 ms run"),
+            "{b}"
+        );
+        let fast = report("hetero", 50_000_000, vec![]);
+        let h = hetero_conclusion(&r, &fast, (2, 0));
+        assert_eq!(
+            h,
+            "hetero finished 50% sooner than fifo (50.00 ms against 100.00 ms): under fifo the slow cores ran 2 of the big tasks, under hetero 0."
+        );
+    }
+
+    #[test]
+    fn spans_come_from_the_timeline() {
+        let w = workload::parse(r#"(name: "t", groups: [(name: "a", kernel: Spin(us: 1.0), count: 2), (name: "b", kernel: Spin(us: 1.0), count: 1)])"#, "t")
+            .unwrap()
+            .workload;
+        let plan = Plan::new(&w, 0);
+        let ev = |t, kind, task| crate::record::Event {
+            t,
+            task,
+            kind,
+            attempt: 1,
+            aux: 1,
+        };
+        let timeline = Timeline {
+            workers: vec![
+                vec![
+                    ev(10, Kind::Run, 0),
+                    ev(20, Kind::Take, 0),
+                    ev(30, Kind::Run, 2),
+                    ev(45, Kind::Take, 0),
+                ],
+                vec![ev(12, Kind::Run, 1), ev(25, Kind::Take, 0)],
+            ],
+        };
+        let (spans, runs) = spans(&plan, &timeline);
+        assert_eq!(
+            spans,
+            vec![Span { start: 10, end: 25 }, Span { start: 30, end: 45 }]
+        );
+        assert_eq!(runs, vec![vec![1, 1], vec![1, 0]]);
+    }
+}
