@@ -63,6 +63,10 @@ enum Command {
     },
     /// List the policies, kernels and shipped workloads.
     List,
+    /// Cut the same real work into tasks of many sizes (or run it on more and more workers)
+    /// under each policy: makespan, speedup over one worker, efficiency (speedup per worker)
+    /// and the scheduler's share of the time.
+    Sweep(SweepArgs),
     /// A guided tour: one lesson per idea of task parallelism, each run for real, each ending
     /// with conclusions computed from the measured runs (text, for a projected terminal).
     Tour {
@@ -121,6 +125,40 @@ struct CompareArgs {
     /// are inside the noise.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     repeat: u32,
+    #[command(flatten)]
+    exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+struct SweepArgs {
+    /// Policies to sweep, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "fifo,rr,steal,hetero", value_parser = parse_policy)]
+    policies: Vec<String>,
+    /// Total work at each point, in ms of `Spin` at speed 1.0.
+    #[arg(long, value_name = "MS", default_value_t = 100.0)]
+    total_ms: f64,
+    /// Task sizes of a granularity sweep, from..to, log steps (e.g. 1us..10ms, 500ns..2ms).
+    #[arg(long, value_name = "RANGE", default_value = "500ns..100ms")]
+    sizes: String,
+    /// Steps per factor of ten between the sizes.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+    per_decade: u32,
+    /// Workers: a count (default: the machine's cores), or a range like 1..8 for a scaling
+    /// sweep (1, 2, 4, … workers at `--size`).
+    #[arg(long, value_name = "N|RANGE")]
+    workers: Option<String>,
+    /// Task size of a scaling sweep.
+    #[arg(long, value_name = "SIZE", default_value = "100us")]
+    size: String,
+    /// Seed.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed: u64,
+    /// Write the points as JSON to PATH (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    json: Option<String>,
+    /// Write the points as CSV to PATH (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    csv: Option<String>,
     #[command(flatten)]
     exec: ExecArgs,
 }
@@ -219,6 +257,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Compare(args)) => compare(&args),
         Some(Command::Check { workload, machine }) => check(&workload, &machine),
         Some(Command::Tour { lesson, exec }) => tour(lesson, &exec),
+        Some(Command::Sweep(args)) => sweep(&args),
         Some(Command::List) => {
             print!("{}", list());
             Ok(ExitCode::SUCCESS)
@@ -453,6 +492,93 @@ fn tour(lesson: Option<usize>, exec: &ExecArgs) -> Result<ExitCode> {
             eprintln!("schedlab: {line}")
         })?;
         print!("{text}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sweep(args: &SweepArgs) -> Result<ExitCode> {
+    use crate::sweep::{self, Axis};
+    if !(args.total_ms.is_finite() && args.total_ms > 0.0 && args.total_ms <= 60_000.0) {
+        bail!(
+            "--total-ms must be above 0 and at most 60000, got {}",
+            args.total_ms
+        );
+    }
+    let total_ns = (args.total_ms * 1e6) as u64;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let worker_count = |s: &str| -> Result<usize, String> {
+        s.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=crate::workload::MAX_WORKERS).contains(n))
+            .ok_or_else(|| {
+                format!(
+                    "`{s}` is not a worker count between 1 and {}",
+                    crate::workload::MAX_WORKERS
+                )
+            })
+    };
+    let axis = match &args.workers {
+        Some(w) if w.contains("..") => {
+            let (from, to) = sweep::parse_range(w, worker_count).map_err(anyhow::Error::msg)?;
+            let size_ns = sweep::parse_duration(&args.size).map_err(anyhow::Error::msg)?;
+            Axis::Scaling {
+                size_ns,
+                workers: sweep::worker_counts(from, to),
+            }
+        }
+        other => {
+            let workers = other
+                .as_deref()
+                .map(worker_count)
+                .transpose()
+                .map_err(anyhow::Error::msg)?
+                .unwrap_or(cores);
+            let (from, to) = sweep::parse_range(&args.sizes, sweep::parse_duration)
+                .map_err(anyhow::Error::msg)?;
+            Axis::Granularity {
+                sizes: sweep::sizes(from, to, args.per_decade),
+                workers,
+            }
+        }
+    };
+    let scaling = matches!(axis, Axis::Scaling { .. });
+    let tty = std::io::stderr().is_terminal();
+    let points = sweep::run(
+        &axis,
+        &args.policies,
+        total_ns,
+        args.seed,
+        !args.exec.no_pin,
+        &mut |line| {
+            if tty {
+                eprint!("\r\x1b[K{line}");
+            } else {
+                eprintln!("schedlab: {line}");
+            }
+        },
+    )?;
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    let table = sweep::table(&points, scaling);
+    if args.json.as_deref() == Some("-") || args.csv.as_deref() == Some("-") {
+        eprint!("{table}");
+    } else {
+        print!("{table}");
+    }
+    if let Some(path) = &args.json {
+        let kind = if scaling { "scaling" } else { "granularity" };
+        let doc = serde_json::json!({ "schema": 1, "kind": kind, "total_ms": args.total_ms, "points": points });
+        write_to(path, "sweep", |out| {
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            writeln!(out)
+        })?;
+    }
+    if let Some(path) = &args.csv {
+        write_to(path, "sweep", |out| {
+            out.write_all(sweep::csv(&points).as_bytes())
+        })?;
     }
     Ok(ExitCode::SUCCESS)
 }

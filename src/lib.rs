@@ -15,6 +15,7 @@ pub mod kernels;
 pub mod plan;
 pub mod record;
 pub mod report;
+pub mod sweep;
 pub mod tour;
 pub mod trace;
 pub mod tui;

@@ -144,3 +144,90 @@ fn the_tour_measures_its_lessons() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(stderr_of(&refused).contains("lessons 1 to 6"));
 }
+
+#[test]
+fn a_granularity_sweep_shows_the_classic_curve() {
+    use schedlab::sweep::{self, Axis};
+    let axis = Axis::Granularity {
+        sizes: sweep::sizes(300, 20_000_000, 1),
+        workers: 2,
+    };
+    let points = sweep::run(
+        &axis,
+        &["steal".to_string()],
+        20_000_000,
+        1,
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    let first = &points[0];
+    let last = points.last().unwrap();
+    let mid: Vec<_> = points
+        .iter()
+        .filter(|p| (100_000..=1_000_000).contains(&p.size_ns))
+        .collect();
+    assert!(!mid.is_empty());
+    // Tiny tasks: the scheduler's share is several times larger than for 0.1-1 ms tasks.
+    let mid_overhead = mid
+        .iter()
+        .map(|p| p.overhead_share)
+        .fold(f64::MAX, f64::min);
+    assert!(
+        first.overhead_share > 3.0 * mid_overhead,
+        "{} vs {mid_overhead}",
+        first.overhead_share
+    );
+    // Huge tasks: one task of the whole work keeps one core of two busy.
+    assert_eq!(last.tasks, 1);
+    assert!(last.efficiency < 0.7, "{}", last.efficiency);
+    let best = points.iter().map(|p| p.efficiency).fold(0.0, f64::max);
+    assert!(last.efficiency < best && first.efficiency <= best);
+}
+
+#[test]
+fn sweep_writes_json_and_csv() {
+    let json = TempPath::new("sweep.json");
+    let csv = TempPath::new("sweep.csv");
+    let output = schedlab()
+        .args([
+            "sweep",
+            "--policies",
+            "fifo,steal",
+            "--total-ms",
+            "5",
+            "--sizes",
+            "10us..1ms",
+        ])
+        .args(["--per-decade", "1", "--workers", "2", "--no-pin", "--json"])
+        .arg(&json.0)
+        .arg("--csv")
+        .arg(&csv.0)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let doc: Value = serde_json::from_str(&read(&json)).expect("JSON");
+    assert_eq!(doc["kind"], "granularity");
+    let points = doc["points"].as_array().unwrap();
+    assert_eq!(points.len(), 3 * 2, "three sizes, two policies");
+    for p in points {
+        for field in [
+            "policy",
+            "size_ns",
+            "workers",
+            "tasks",
+            "makespan_ns",
+            "speedup",
+            "efficiency",
+            "overhead_share",
+        ] {
+            assert!(!p[field].is_null(), "{field} in {p}");
+        }
+    }
+    assert_eq!(read(&csv).lines().count(), 1 + 6);
+    let bad = schedlab()
+        .args(["sweep", "--sizes", "1ms..1us"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -1,0 +1,325 @@
+//! `schedlab sweep`: the same amount of real work cut into tasks of many sizes (granularity),
+//! or run on more and more workers (scaling), under each policy.
+//!
+//! The granularity sweep shows the classic curve: efficiency falls for tiny tasks, where the
+//! scheduler's cost per task is a large share of each task, and again for huge ones, where
+//! there are too few tasks to keep every core busy; the best size lies between.
+
+use std::fmt::Write as _;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+
+use crate::exec::{self, RunOptions};
+use crate::plan::Plan;
+use crate::report::{Report, fmt_ns};
+use crate::workload::{self, MAX_TASKS, Overrides};
+
+/// One measured point of a sweep.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Point {
+    /// Canonical policy name.
+    pub policy: String,
+    /// Task size, ns of `Spin` at speed 1.0.
+    pub size_ns: u64,
+    /// Worker threads.
+    pub workers: usize,
+    /// Tasks the work was cut into.
+    pub tasks: u64,
+    /// Measured makespan.
+    pub makespan_ns: u64,
+    /// One worker's makespan for the same tasks over this one's.
+    pub speedup: f64,
+    /// Parallel efficiency: speedup over one worker divided by the workers.
+    pub efficiency: f64,
+    /// Scheduler time over task time, summed over workers.
+    pub overhead_share: f64,
+}
+
+/// Parses a duration such as `500ns`, `1us`, `2.5ms` or `1s` into nanoseconds.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic() || c == 'µ')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 10us or 2.5ms"))?;
+    let scale = match unit {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        _ => return Err(format!("`{text}`: the unit must be ns, us, ms or s")),
+    };
+    let ns = value * scale;
+    if !(1.0..=3.6e12).contains(&ns) {
+        return Err(format!("`{text}` must be between 1 ns and an hour"));
+    }
+    Ok(ns.round() as u64)
+}
+
+/// Parses a range `A..B` of anything `parse` reads.
+pub fn parse_range<T: PartialOrd + Copy>(
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<(T, T), String> {
+    let (a, b) = text
+        .split_once("..")
+        .ok_or_else(|| format!("`{text}` is not a range like A..B"))?;
+    let (a, b) = (parse(a)?, parse(b)?);
+    if a > b {
+        return Err(format!("`{text}`: the range must go from small to large"));
+    }
+    Ok((a, b))
+}
+
+/// Task sizes from `from` to `to`, `per_decade` steps per factor of ten (both ends included).
+pub fn sizes(from: u64, to: u64, per_decade: u32) -> Vec<u64> {
+    let per_decade = per_decade.max(1);
+    // A little slack so that an exact power of ten is not lost to rounding.
+    let steps = ((to as f64 / from as f64).log10() * f64::from(per_decade) + 1e-9)
+        .floor()
+        .max(0.0) as u32;
+    let mut out: Vec<u64> = (0..=steps)
+        .map(|i| (from as f64 * 10f64.powf(f64::from(i) / f64::from(per_decade))).round() as u64)
+        .filter(|s| *s <= to)
+        .collect();
+    if out.last().is_some_and(|last| *last < to) {
+        out.push(to);
+    }
+    out.dedup();
+    out
+}
+
+/// Worker counts 1, 2, 4, … up to `to` (which is included).
+pub fn worker_counts(from: usize, to: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = std::iter::successors(Some(from.max(1)), |w| Some(w * 2))
+        .take_while(|w| *w < to)
+        .collect();
+    out.push(to);
+    out.dedup();
+    out
+}
+
+/// Tasks the total work is cut into at this size: at least one.
+pub fn task_count(total_ns: u64, size_ns: u64) -> u64 {
+    (total_ns / size_ns.max(1)).max(1)
+}
+
+/// Runs `tasks` tasks of `size_ns` on `workers` workers under `policy`.
+fn run_point(
+    policy: &str,
+    size_ns: u64,
+    tasks: u64,
+    workers: usize,
+    seed: u64,
+    pin: bool,
+) -> Result<Report> {
+    let text = format!(
+        "(name: \"sweep\", seed: {seed}, groups: [(name: \"spin\", kernel: Spin(us: {}), count: {tasks})])",
+        size_ns as f64 / 1e3
+    );
+    let w = workload::parse(&text, "sweep")?.workload;
+    let machine = w
+        .resolve_machine(&Overrides {
+            workers: Some(workers),
+            ..Overrides::default()
+        })
+        .map_err(anyhow::Error::msg)?;
+    let plan = Plan::new(&w, seed);
+    let options = RunOptions {
+        pin,
+        ..RunOptions::default()
+    };
+    let run = exec::run(&plan, &machine, policy, &options, &mut |_| {})
+        .ok_or_else(|| anyhow::anyhow!("unknown policy {policy}"))?;
+    Ok(Report::new("sweep", "", &plan, &machine, &run))
+}
+
+fn point(policy: &str, size_ns: u64, tasks: u64, report: &Report, one_worker_ns: u64) -> Point {
+    let busy: u64 = report.workers.iter().map(|w| w.busy_ns).sum();
+    let overhead: u64 = report.workers.iter().map(|w| w.overhead_ns).sum();
+    let speedup = one_worker_ns as f64 / report.makespan_ns.max(1) as f64;
+    Point {
+        policy: policy.to_string(),
+        size_ns,
+        workers: report.workers.len(),
+        tasks,
+        makespan_ns: report.makespan_ns,
+        speedup,
+        // Speedup per worker, not the report's bound-based efficiency: one huge task is
+        // efficient by its own critical path, yet leaves every other core idle.
+        efficiency: speedup / report.workers.len().max(1) as f64,
+        overhead_share: if busy == 0 {
+            0.0
+        } else {
+            overhead as f64 / busy as f64
+        },
+    }
+}
+
+/// What to sweep.
+#[derive(Debug, Clone)]
+pub enum Axis {
+    /// Task sizes at a fixed worker count.
+    Granularity {
+        /// The sizes, ns.
+        sizes: Vec<u64>,
+        /// Workers.
+        workers: usize,
+    },
+    /// Worker counts at a fixed task size.
+    Scaling {
+        /// Task size, ns.
+        size_ns: u64,
+        /// The worker counts.
+        workers: Vec<usize>,
+    },
+}
+
+/// Runs a sweep; `progress` hears about each point before it runs.
+pub fn run(
+    what: &Axis,
+    policies: &[String],
+    total_ns: u64,
+    seed: u64,
+    pin: bool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<Point>> {
+    let mut points = Vec::new();
+    match what {
+        Axis::Granularity { sizes, workers } => {
+            for &size in sizes {
+                let tasks = task_count(total_ns, size);
+                if tasks > MAX_TASKS {
+                    bail!(
+                        "{} tasks of {} exceed the limit of {MAX_TASKS}; use larger sizes or less work",
+                        tasks,
+                        fmt_ns(size)
+                    );
+                }
+                // One worker is the baseline of the speedup; the policy hardly matters there.
+                progress(&format!(
+                    "{tasks} tasks of {} on 1 worker (baseline)",
+                    fmt_ns(size)
+                ));
+                let alone = run_point("fifo", size, tasks, 1, seed, pin)?.makespan_ns;
+                for policy in policies {
+                    progress(&format!(
+                        "{tasks} tasks of {} under {policy} on {workers} workers",
+                        fmt_ns(size)
+                    ));
+                    let report = run_point(policy, size, tasks, *workers, seed, pin)?;
+                    points.push(point(policy, size, tasks, &report, alone));
+                }
+            }
+        }
+        Axis::Scaling { size_ns, workers } => {
+            let tasks = task_count(total_ns, *size_ns);
+            let mut alone = std::collections::HashMap::new();
+            for &n in workers {
+                for policy in policies {
+                    progress(&format!(
+                        "{tasks} tasks of {} under {policy} on {n} workers",
+                        fmt_ns(*size_ns)
+                    ));
+                    let report = run_point(policy, *size_ns, tasks, n, seed, pin)?;
+                    let base = *alone.entry(policy.clone()).or_insert(report.makespan_ns);
+                    points.push(point(policy, *size_ns, tasks, &report, base));
+                }
+            }
+        }
+    }
+    Ok(points)
+}
+
+/// The table of a sweep: a row per point, the best efficiency of each policy marked.
+pub fn table(points: &[Point], scaling: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<8} {:>10} {:>7} {:>9} {:>10} {:>8} {:>11} {:>10}",
+        "policy", "task size", "workers", "tasks", "makespan", "speedup", "efficiency", "overhead"
+    );
+    for p in points {
+        let best = points
+            .iter()
+            .filter(|q| q.policy == p.policy)
+            .map(|q| if scaling { q.speedup } else { q.efficiency })
+            .fold(f64::MIN, f64::max);
+        let mine = if scaling { p.speedup } else { p.efficiency };
+        let _ = writeln!(
+            out,
+            "{:<8} {:>10} {:>7} {:>9} {:>10} {:>7.2}x {:>10.1}% {:>9.1}%{}",
+            p.policy,
+            fmt_ns(p.size_ns),
+            p.workers,
+            p.tasks,
+            fmt_ns(p.makespan_ns),
+            p.speedup,
+            p.efficiency * 100.0,
+            p.overhead_share * 100.0,
+            if mine == best { "  <- best" } else { "" }
+        );
+    }
+    out
+}
+
+/// The points as CSV, with a header line.
+pub fn csv(points: &[Point]) -> String {
+    let mut out = String::from(
+        "policy,size_ns,workers,tasks,makespan_ns,speedup,efficiency,overhead_share\n",
+    );
+    for p in points {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{:.4},{:.4},{:.4}",
+            p.policy,
+            p.size_ns,
+            p.workers,
+            p.tasks,
+            p.makespan_ns,
+            p.speedup,
+            p.efficiency,
+            p.overhead_share
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_ranges_parse() {
+        assert_eq!(parse_duration("500ns"), Ok(500));
+        assert_eq!(parse_duration("2.5ms"), Ok(2_500_000));
+        assert_eq!(parse_duration("1us"), parse_duration("1µs"));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("0ns").is_err());
+        assert_eq!(
+            parse_range("1us..10ms", parse_duration),
+            Ok((1_000, 10_000_000))
+        );
+        assert!(parse_range("10ms..1us", parse_duration).is_err());
+        assert!(parse_range("10ms", parse_duration).is_err());
+    }
+
+    #[test]
+    fn sizes_step_by_decades_and_workers_double() {
+        assert_eq!(sizes(1_000, 100_000, 1), vec![1_000, 10_000, 100_000]);
+        assert_eq!(sizes(1_000, 10_000, 2), vec![1_000, 3_162, 10_000]);
+        assert_eq!(
+            sizes(500, 100_000_000, 1).last(),
+            Some(&100_000_000),
+            "the top end is included, never passed"
+        );
+        assert_eq!(worker_counts(1, 6), vec![1, 2, 4, 6]);
+        assert_eq!(worker_counts(1, 1), vec![1]);
+        assert_eq!(task_count(100_000_000, 1_000), 100_000);
+        assert_eq!(task_count(1_000, 1_000_000), 1, "at least one task");
+    }
+}
