@@ -34,6 +34,8 @@ pub struct Point {
     pub efficiency: f64,
     /// Scheduler time over task time, summed over workers.
     pub overhead_share: f64,
+    /// Idle time over all workers' time: what too few tasks leave unused.
+    pub idle_share: f64,
 }
 
 /// Parses a duration such as `500ns`, `1us`, `2.5ms` or `1s` into nanoseconds.
@@ -152,6 +154,10 @@ fn point(policy: &str, size_ns: u64, tasks: u64, report: &Report, one_worker_ns:
         // Speedup per worker, not the report's bound-based efficiency: one huge task is
         // efficient by its own critical path, yet leaves every other core idle.
         efficiency: speedup / report.workers.len().max(1) as f64,
+        idle_share: {
+            let idle: u64 = report.workers.iter().map(|w| w.idle_ns).sum();
+            idle as f64 / (report.makespan_ns.max(1) * report.workers.len().max(1) as u64) as f64
+        },
         overhead_share: if busy == 0 {
             0.0
         } else {
@@ -270,12 +276,12 @@ pub fn table(points: &[Point], scaling: bool) -> String {
 /// The points as CSV, with a header line.
 pub fn csv(points: &[Point]) -> String {
     let mut out = String::from(
-        "policy,size_ns,workers,tasks,makespan_ns,speedup,efficiency,overhead_share\n",
+        "policy,size_ns,workers,tasks,makespan_ns,speedup,efficiency,overhead_share,idle_share\n",
     );
     for p in points {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{:.4},{:.4},{:.4}",
+            "{},{},{},{},{},{:.4},{:.4},{:.4},{:.4}",
             p.policy,
             p.size_ns,
             p.workers,
@@ -283,7 +289,8 @@ pub fn csv(points: &[Point]) -> String {
             p.makespan_ns,
             p.speedup,
             p.efficiency,
-            p.overhead_share
+            p.overhead_share,
+            p.idle_share
         );
     }
     out
