@@ -222,14 +222,8 @@ fn round_robin_idles_on_the_imbalanced_workload_where_stealing_does_not() {
         "steal keeps both busy: {:.2}",
         idle_share(&steal)
     );
-    let (steal, rr) = (
-        best_makespan(&w, "steal", Some(2)),
-        best_makespan(&w, "rr", Some(2)),
-    );
-    assert!(
-        steal < rr,
-        "steal {steal} ns should finish before rr {rr} ns"
-    );
+    // Makespans are not compared here: other processes on a shared machine stretch them far
+    // more than the policies differ. The idle shares above are what the policies decide.
 }
 
 #[test]
