@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::exec::{self, Progress, RunOptions, RunResult};
@@ -64,8 +64,15 @@ enum Command {
     /// List the policies, kernels and shipped workloads.
     List,
     /// Cut the same real work into tasks of many sizes (or run it on more and more workers)
-    /// under each policy: makespan, speedup over one worker, efficiency (speedup per worker)
-    /// and the scheduler's share of the time.
+    /// under each policy: makespan, speedup over one worker, efficiency and the scheduler's
+    /// share of the time.
+    ///
+    /// Granularity sweep (the default): the speedup at each size is over the same tasks under
+    /// fifo on 1 worker (with one worker the policy hardly matters, so one baseline serves
+    /// all); efficiency is the share of the workers' time spent inside tasks, which falls for
+    /// tiny tasks (scheduler overhead) and for huge ones (too few tasks: idle cores). Scaling
+    /// sweep (`--workers 1..P`): the speedup is over the same policy on 1 worker and
+    /// efficiency is speedup per worker. A sweep estimated to take over 10 minutes is refused.
     Sweep(SweepArgs),
     /// A guided tour: one lesson per idea of task parallelism, each run for real, each ending
     /// with conclusions computed from the measured runs (text, for a projected terminal).
@@ -141,7 +148,7 @@ struct SweepArgs {
     #[arg(long, value_name = "RANGE", default_value = "500ns..100ms")]
     sizes: String,
     /// Steps per factor of ten between the sizes.
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+    #[arg(long, visible_alias = "steps", value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
     per_decade: u32,
     /// Workers: a count (default: the machine's cores), or a range like 1..8 for a scaling
     /// sweep (1, 2, 4, … workers at `--size`).
@@ -520,8 +527,9 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     };
     let axis = match &args.workers {
         Some(w) if w.contains("..") => {
-            let (from, to) = sweep::parse_range(w, worker_count).map_err(anyhow::Error::msg)?;
-            let size_ns = sweep::parse_duration(&args.size).map_err(anyhow::Error::msg)?;
+            let (from, to) =
+                sweep::parse_range(w, worker_count).map_err(|e| anyhow!("--workers {e}"))?;
+            let size_ns = sweep::parse_duration(&args.size).map_err(|e| anyhow!("--size {e}"))?;
             Axis::Scaling {
                 size_ns,
                 workers: sweep::worker_counts(from, to),
@@ -532,10 +540,10 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
                 .as_deref()
                 .map(worker_count)
                 .transpose()
-                .map_err(anyhow::Error::msg)?
+                .map_err(|e| anyhow!("--workers {e}"))?
                 .unwrap_or(cores);
             let (from, to) = sweep::parse_range(&args.sizes, sweep::parse_duration)
-                .map_err(anyhow::Error::msg)?;
+                .map_err(|e| anyhow!("--sizes {e}"))?;
             Axis::Granularity {
                 sizes: sweep::sizes(from, to, args.per_decade),
                 workers,

@@ -4,8 +4,13 @@
 //! The granularity sweep shows the classic curve: efficiency falls for tiny tasks, where the
 //! scheduler's cost per task is a large share of each task, and again for huge ones, where
 //! there are too few tasks to keep every core busy; the best size lies between.
+//!
+//! [`run`] checks a whole sweep before running any of it ([`check`]): every point must stay
+//! within the task limit, and a sweep whose estimated time is plainly absurd is refused with
+//! the estimate, rather than discovered by waiting.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use anyhow::{Result, bail};
 use serde::Serialize;
@@ -28,9 +33,10 @@ pub struct Point {
     pub tasks: u64,
     /// Measured makespan.
     pub makespan_ns: u64,
-    /// One worker's makespan for the same tasks over this one's.
+    /// One worker's makespan for the same tasks over this one's (see [`Axis`] for which one).
     pub speedup: f64,
-    /// Parallel efficiency: speedup over one worker divided by the workers.
+    /// Granularity: the share of the workers' time spent inside tasks, Σ work / (workers ×
+    /// makespan). Scaling: speedup / workers.
     pub efficiency: f64,
     /// Scheduler time over task time, summed over workers.
     pub overhead_share: f64,
@@ -140,10 +146,29 @@ fn run_point(
     Ok(Report::new("sweep", "", &plan, &machine, &run))
 }
 
-fn point(policy: &str, size_ns: u64, tasks: u64, report: &Report, one_worker_ns: u64) -> Point {
+fn point(
+    policy: &str,
+    size_ns: u64,
+    tasks: u64,
+    report: &Report,
+    one_worker_ns: u64,
+    scaling: bool,
+) -> Point {
     let busy: u64 = report.workers.iter().map(|w| w.busy_ns).sum();
     let overhead: u64 = report.workers.iter().map(|w| w.overhead_ns).sum();
     let speedup = one_worker_ns as f64 / report.makespan_ns.max(1) as f64;
+    let workers = report.workers.len().max(1) as f64;
+    let efficiency = if scaling {
+        // With more workers than cores, time inside tasks includes time the OS gave to the
+        // other workers, so only the speedup says whether the added workers helped.
+        speedup / workers
+    } else {
+        // Measured within this one run, unlike a speedup over a separately timed baseline, so
+        // a busy machine moves it little. It is the report's efficiency without the critical
+        // path in its bound: one task of the whole work is "efficient" by its own chain, yet
+        // leaves every other core idle, which is the point of the curve's right end.
+        report.work_ns as f64 / (report.makespan_ns.max(1) as f64 * workers)
+    };
     Point {
         policy: policy.to_string(),
         size_ns,
@@ -151,9 +176,7 @@ fn point(policy: &str, size_ns: u64, tasks: u64, report: &Report, one_worker_ns:
         tasks,
         makespan_ns: report.makespan_ns,
         speedup,
-        // Speedup per worker, not the report's bound-based efficiency: one huge task is
-        // efficient by its own critical path, yet leaves every other core idle.
-        efficiency: speedup / report.workers.len().max(1) as f64,
+        efficiency,
         idle_share: {
             let idle: u64 = report.workers.iter().map(|w| w.idle_ns).sum();
             idle as f64 / (report.makespan_ns.max(1) * report.workers.len().max(1) as u64) as f64
@@ -169,14 +192,16 @@ fn point(policy: &str, size_ns: u64, tasks: u64, report: &Report, one_worker_ns:
 /// What to sweep.
 #[derive(Debug, Clone)]
 pub enum Axis {
-    /// Task sizes at a fixed worker count.
+    /// Task sizes at a fixed worker count. The speedup of each size is over the same tasks
+    /// under `fifo` on one worker: with one worker every policy runs the tasks in some order
+    /// on one core, so one baseline per size serves every policy.
     Granularity {
         /// The sizes, ns.
         sizes: Vec<u64>,
         /// Workers.
         workers: usize,
     },
-    /// Worker counts at a fixed task size.
+    /// Worker counts at a fixed task size. The speedup is over the same policy on one worker.
     Scaling {
         /// Task size, ns.
         size_ns: u64,
@@ -185,7 +210,88 @@ pub enum Axis {
     },
 }
 
-/// Runs a sweep; `progress` hears about each point before it runs.
+/// The longest sweep [`check`] lets run.
+pub const MAX_ESTIMATE: Duration = Duration::from_secs(10 * 60);
+
+/// A generous guess at the scheduler's cost per task, including the one-worker baseline's;
+/// measured runs of 500 ns tasks pay about half of this.
+const COST_PER_TASK_NS: f64 = 1_000.0;
+
+/// One run's `(size_ns, tasks, workers)`, in the order [`run`] runs them, baselines included.
+fn runs(what: &Axis, policies: &[String], total_ns: u64) -> Vec<(u64, u64, usize)> {
+    match what {
+        Axis::Granularity { sizes, workers } => sizes
+            .iter()
+            .flat_map(|&size| {
+                let tasks = task_count(total_ns, size);
+                std::iter::once((size, tasks, 1))
+                    .chain(policies.iter().map(move |_| (size, tasks, *workers)))
+            })
+            .collect(),
+        Axis::Scaling { size_ns, workers } => {
+            let tasks = task_count(total_ns, *size_ns);
+            let baseline = usize::from(workers.first() != Some(&1));
+            std::iter::repeat_n(1, baseline)
+                .chain(workers.iter().copied())
+                .flat_map(|n| policies.iter().map(move |_| (*size_ns, tasks, n)))
+                .collect()
+        }
+    }
+}
+
+/// A rough time for the whole sweep on this machine: each run's work spread over the cores
+/// it can use, plus a generous scheduler cost per task. Good to a factor of two or so, which
+/// is all a refusal needs.
+pub fn estimate(what: &Axis, policies: &[String], total_ns: u64) -> Duration {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let ns: f64 = runs(what, policies, total_ns)
+        .into_iter()
+        .map(|(size, tasks, workers)| {
+            // At least one task runs, so a size above the total is the work of that run.
+            let work = size as f64 * tasks as f64;
+            work / workers.min(cores).max(1) as f64 + tasks as f64 * COST_PER_TASK_NS
+        })
+        .sum();
+    Duration::from_secs_f64(ns / 1e9)
+}
+
+/// Refuses a sweep with a point above the task limit or an estimated time above
+/// [`MAX_ESTIMATE`], before anything runs.
+pub fn check(what: &Axis, policies: &[String], total_ns: u64) -> Result<()> {
+    let all = runs(what, policies, total_ns);
+    if let Some((size, tasks, _)) = all.iter().find(|(_, tasks, _)| *tasks > MAX_TASKS) {
+        bail!(
+            "{tasks} tasks of {} exceed the limit of {MAX_TASKS}; use larger sizes or less work \
+             (--sizes, --size, --total-ms)",
+            fmt_ns(*size)
+        );
+    }
+    let time = estimate(what, policies, total_ns);
+    if time > MAX_ESTIMATE {
+        bail!(
+            "this sweep of {} runs would take about {}; the limit is {}: use less work \
+             (--total-ms), a narrower range or fewer policies",
+            all.len(),
+            fmt_duration(time),
+            fmt_duration(MAX_ESTIMATE)
+        );
+    }
+    Ok(())
+}
+
+/// A long duration for people: `45 s`, `12 min`, `3.5 h`.
+fn fmt_duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 120.0 {
+        format!("{s:.0} s")
+    } else if s < 7_200.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3_600.0)
+    }
+}
+
+/// Runs a sweep, after [`check`]; `progress` hears about each point before it runs.
 pub fn run(
     what: &Axis,
     policies: &[String],
@@ -194,18 +300,12 @@ pub fn run(
     pin: bool,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<Point>> {
+    check(what, policies, total_ns)?;
     let mut points = Vec::new();
     match what {
         Axis::Granularity { sizes, workers } => {
             for &size in sizes {
                 let tasks = task_count(total_ns, size);
-                if tasks > MAX_TASKS {
-                    bail!(
-                        "{} tasks of {} exceed the limit of {MAX_TASKS}; use larger sizes or less work",
-                        tasks,
-                        fmt_ns(size)
-                    );
-                }
                 // One worker is the baseline of the speedup; the policy hardly matters there.
                 progress(&format!(
                     "{tasks} tasks of {} on 1 worker (baseline)",
@@ -218,13 +318,25 @@ pub fn run(
                         fmt_ns(size)
                     ));
                     let report = run_point(policy, size, tasks, *workers, seed, pin)?;
-                    points.push(point(policy, size, tasks, &report, alone));
+                    points.push(point(policy, size, tasks, &report, alone, false));
                 }
             }
         }
         Axis::Scaling { size_ns, workers } => {
             let tasks = task_count(total_ns, *size_ns);
             let mut alone = std::collections::HashMap::new();
+            // A range that starts above one worker still needs the one-worker runs its
+            // speedups are measured against; they are not points of the sweep.
+            if workers.first() != Some(&1) {
+                for policy in policies {
+                    progress(&format!(
+                        "{tasks} tasks of {} under {policy} on 1 worker (baseline)",
+                        fmt_ns(*size_ns)
+                    ));
+                    let report = run_point(policy, *size_ns, tasks, 1, seed, pin)?;
+                    alone.insert(policy.clone(), report.makespan_ns);
+                }
+            }
             for &n in workers {
                 for policy in policies {
                     progress(&format!(
@@ -233,7 +345,7 @@ pub fn run(
                     ));
                     let report = run_point(policy, *size_ns, tasks, n, seed, pin)?;
                     let base = *alone.entry(policy.clone()).or_insert(report.makespan_ns);
-                    points.push(point(policy, *size_ns, tasks, &report, base));
+                    points.push(point(policy, *size_ns, tasks, &report, base, true));
                 }
             }
         }
@@ -241,24 +353,39 @@ pub fn run(
     Ok(points)
 }
 
-/// The table of a sweep: a row per point, the best efficiency of each policy marked.
+/// The table of a sweep: a row per point, grouped by size (or worker count), the best
+/// point of each policy marked: the highest efficiency of a granularity sweep, the highest
+/// speedup of a scaling one.
 pub fn table(points: &[Point], scaling: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<8} {:>10} {:>7} {:>9} {:>10} {:>8} {:>11} {:>10}",
-        "policy", "task size", "workers", "tasks", "makespan", "speedup", "efficiency", "overhead"
+        "{:<8} {:>10} {:>7} {:>9} {:>10} {:>8} {:>11} {:>9} {:>7}",
+        "policy",
+        "task size",
+        "workers",
+        "tasks",
+        "makespan",
+        "speedup",
+        "efficiency",
+        "overhead",
+        "idle"
     );
-    for p in points {
+    let key = |p: &Point| if scaling { p.speedup } else { p.efficiency };
+    for (i, p) in points.iter().enumerate() {
+        // A blank line between sizes (or worker counts) keeps each group of policies together.
+        let group = |q: &Point| if scaling { q.workers as u64 } else { q.size_ns };
+        if i > 0 && group(&points[i - 1]) != group(p) {
+            out.push('\n');
+        }
         let best = points
             .iter()
             .filter(|q| q.policy == p.policy)
-            .map(|q| if scaling { q.speedup } else { q.efficiency })
+            .map(key)
             .fold(f64::MIN, f64::max);
-        let mine = if scaling { p.speedup } else { p.efficiency };
         let _ = writeln!(
             out,
-            "{:<8} {:>10} {:>7} {:>9} {:>10} {:>7.2}x {:>10.1}% {:>9.1}%{}",
+            "{:<8} {:>10} {:>7} {:>9} {:>10} {:>7.2}x {:>10.1}% {:>8.1}% {:>6.1}%{}",
             p.policy,
             fmt_ns(p.size_ns),
             p.workers,
@@ -267,9 +394,21 @@ pub fn table(points: &[Point], scaling: bool) -> String {
             p.speedup,
             p.efficiency * 100.0,
             p.overhead_share * 100.0,
-            if mine == best { "  <- best" } else { "" }
+            p.idle_share * 100.0,
+            if key(p) == best { "  <- best" } else { "" }
         );
     }
+    let _ = writeln!(
+        out,
+        "{}",
+        if scaling {
+            "speedup: over the same policy on 1 worker; efficiency: speedup per worker"
+        } else {
+            "speedup: over fifo on 1 worker at that size; efficiency: share of the workers' time \
+             inside tasks;\noverhead: scheduler time over task time; idle: share of the \
+             workers' time idle"
+        }
+    );
     out
 }
 
@@ -328,5 +467,93 @@ mod tests {
         assert_eq!(worker_counts(1, 1), vec![1]);
         assert_eq!(task_count(100_000_000, 1_000), 100_000);
         assert_eq!(task_count(1_000, 1_000_000), 1, "at least one task");
+        assert_eq!(
+            task_count(200_000_000, 3_162),
+            63_251,
+            "the remainder is dropped"
+        );
+    }
+
+    fn policies(names: &[&str]) -> Vec<String> {
+        names.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn every_run_is_counted_baselines_included() {
+        let two = policies(&["fifo", "steal"]);
+        let granularity = Axis::Granularity {
+            sizes: vec![1_000, 1_000_000],
+            workers: 2,
+        };
+        assert_eq!(
+            runs(&granularity, &two, 10_000_000),
+            vec![
+                (1_000, 10_000, 1),
+                (1_000, 10_000, 2),
+                (1_000, 10_000, 2),
+                (1_000_000, 10, 1),
+                (1_000_000, 10, 2),
+                (1_000_000, 10, 2),
+            ]
+        );
+        let from_one = Axis::Scaling {
+            size_ns: 1_000_000,
+            workers: vec![1, 2],
+        };
+        assert_eq!(runs(&from_one, &two, 10_000_000).len(), 4);
+        let from_two = Axis::Scaling {
+            size_ns: 1_000_000,
+            workers: vec![2, 4],
+        };
+        assert_eq!(
+            runs(&from_two, &two, 10_000_000).len(),
+            6,
+            "one-worker baselines for a range that starts above one"
+        );
+    }
+
+    #[test]
+    fn sweeps_beyond_the_limits_are_refused_before_running() {
+        let all = policies(&["fifo", "rr", "steal", "hetero"]);
+        let defaults = Axis::Granularity {
+            sizes: sizes(500, 100_000_000, 2),
+            workers: 2,
+        };
+        assert!(check(&defaults, &all, 100_000_000).is_ok());
+        assert!(estimate(&defaults, &all, 100_000_000) < Duration::from_secs(60));
+
+        let too_many = Axis::Granularity {
+            sizes: vec![1, 1_000],
+            workers: 2,
+        };
+        let e = check(&too_many, &all, 100_000_000).unwrap_err().to_string();
+        assert!(e.contains("100000000 tasks of 1 ns"), "{e}");
+        let scaling = Axis::Scaling {
+            size_ns: 1,
+            workers: vec![1, 2],
+        };
+        assert!(check(&scaling, &all, 100_000_000).is_err());
+
+        // A minute of work at each of 55 runs: over half an hour even on many cores.
+        let long = Axis::Granularity {
+            sizes: sizes(10_000, 1_000_000_000, 2),
+            workers: 2,
+        };
+        let e = check(&long, &all, 60_000_000_000).unwrap_err().to_string();
+        assert!(e.contains("55 runs would take about"), "{e}");
+        assert!(e.contains("the limit is 10 min"), "{e}");
+        // One task of an hour is an hour, whatever the total asked for.
+        let huge = Axis::Granularity {
+            sizes: vec![3_600_000_000_000],
+            workers: 2,
+        };
+        assert!(check(&huge, &policies(&["steal"]), 1_000_000).is_err());
+    }
+
+    #[test]
+    fn long_durations_read_in_the_right_unit() {
+        assert_eq!(fmt_duration(Duration::from_secs(45)), "45 s");
+        assert_eq!(fmt_duration(Duration::from_secs(2_040)), "34 min");
+        assert_eq!(fmt_duration(Duration::from_secs(12_600)), "3.5 h");
     }
 }
