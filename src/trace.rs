@@ -4,8 +4,9 @@
 //! task, attempt and outcome in `args`, the emulated slowdown nested inside it, scheduler and
 //! idle spans as their own events, an instant mark on the thief's track at each steal, and
 //! counter tracks of the ready-queue depth (total, and per worker) sampled every 10 ms.
-//! Times are microseconds with nanosecond fractions. Spans of one track never overlap: each
-//! recorded event starts a span that ends where the worker's next event starts.
+//! Times are microseconds in 1024ths (about a nanosecond), exact in a double. Spans of one
+//! track never overlap: each recorded event starts a span that ends where the worker's next
+//! event starts.
 
 use std::io::{self, Write};
 
@@ -15,7 +16,22 @@ use crate::record::{Event, Kind, Outcome, Timeline};
 use crate::report::Report;
 
 fn us(ns: u64) -> String {
-    format!("{}.{:03}", ns / 1000, ns % 1000)
+    format!("{}", ticks(ns) as f64 / 1024.0)
+}
+
+/// Nanoseconds in 1024ths of a microsecond. Binary fractions are exact in a double, so a
+/// reader adding `ts + dur` lands exactly on the next slice's `ts`; decimal fractions can land
+/// one rounding step past it, and the DevTools engine then drops the next slice from its tree.
+fn ticks(ns: u64) -> u64 {
+    (ns * 128 + 62) / 125
+}
+
+/// A duration from `start` to `end`, as the difference of the two rounded ends.
+fn dur(start: u64, end: u64) -> String {
+    format!(
+        "{}",
+        ticks(end).saturating_sub(ticks(start)) as f64 / 1024.0
+    )
 }
 
 fn json_str(s: &str) -> String {
@@ -114,7 +130,7 @@ fn write_track(
                     out,
                     ",\n{{\"name\":{name},\"cat\":\"task\",\"ph\":\"X\",\"pid\":1,\"tid\":{w},\"ts\":{},\"dur\":{},\"args\":{{\"group\":{},\"task\":{},\"attempt\":{},\"outcome\":\"{outcome}\"}}}}",
                     us(e.t),
-                    us(end - e.t),
+                    dur(e.t, end),
                     group_names[g],
                     e.task,
                     e.attempt,
@@ -122,7 +138,7 @@ fn write_track(
                 if e.aux > 0 {
                     write!(
                         out,
-                        ",\n{{\"name\":\"steal\",\"cat\":\"steal\",\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":{w},\"ts\":{},\"args\":{{\"victim\":{}}}}}",
+                        ",\n{{\"name\":\"steal\",\"cat\":\"steal\",\"ph\":\"I\",\"s\":\"t\",\"pid\":1,\"tid\":{w},\"ts\":{},\"args\":{{\"victim\":{}}}}}",
                         us(e.t),
                         e.aux - 1
                     )?;
@@ -137,7 +153,7 @@ fn write_track(
                         out,
                         ",\n{{\"name\":\"{name}\",\"cat\":\"{cat}\",\"ph\":\"X\",\"pid\":1,\"tid\":{w},\"ts\":{},\"dur\":{}}}",
                         us(s.t),
-                        us(end_of(k) - s.t)
+                        dur(s.t, end_of(k))
                     )?;
                 }
                 i = j + 1;
@@ -156,7 +172,7 @@ fn write_track(
                     out,
                     ",\n{{\"name\":\"{name}\",\"cat\":\"{cat}\",\"ph\":\"X\",\"pid\":1,\"tid\":{w},\"ts\":{},\"dur\":{}}}",
                     us(e.t),
-                    us(end.saturating_sub(e.t))
+                    dur(e.t, end)
                 )?;
                 i += 1;
             }

@@ -1,13 +1,15 @@
 //! Whole-process and whole-engine tests, in one test binary (faster to build than many).
 //!
 //! `engine` runs workloads through the library and checks what the runs measured; `cli` runs
-//! the real binary; `bad_input` feeds it every kind of broken workload; `tui` drives the live
-//! view in tmux.
+//! the real binary; `bad_input` feeds it every kind of broken workload; `exports` and `sweep`
+//! check the experiments' outputs; `tui` drives the live view in tmux.
 
 mod bad_input;
 mod cli;
 mod engine;
 mod exports;
+mod sweep;
+mod trace_client;
 mod tui;
 
 use schedlab::exec::{self, RunOptions, RunResult};
