@@ -171,7 +171,6 @@ pub fn run(
                 app.timeline_width = app.timeline_cells(frame.area().width);
                 frame.render_widget(&app, frame.area());
             })?;
-            app.frames += 1;
             next_frame = Instant::now() + FRAME;
         }
     }

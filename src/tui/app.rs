@@ -164,8 +164,6 @@ pub struct App {
     pub ui_cpu: Option<(Duration, Duration)>,
     /// Events the UI failed to take in (it never drops any; shown so that would be visible).
     pub dropped_events: u64,
-    /// Frames drawn.
-    pub frames: u64,
     /// Set when the user asked to leave.
     pub quit: bool,
     /// Set when the user left with Ctrl-C.
@@ -219,7 +217,6 @@ impl App {
             },
             ui_cpu: None,
             dropped_events: 0,
-            frames: 0,
             quit: false,
             interrupted: false,
             crashed: None,

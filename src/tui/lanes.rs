@@ -89,8 +89,6 @@ pub struct Lane {
     pub steals: u64,
     /// Attempts that panicked.
     pub failures: u64,
-    /// When the worker left the run, if it has.
-    pub exited: Option<u64>,
 }
 
 /// Every worker's lane, on one shared time axis.
@@ -178,19 +176,15 @@ impl Lanes {
                     add_span(&mut lane.bins, self.bin_ns, from, to, activity);
                 }
             }
-            match e.kind {
-                Kind::Run => {
-                    lane.open_group = group_of(e.task);
-                    lane.tasks += 1;
-                    if e.aux > 0 {
-                        lane.steals += 1;
-                        let b = (e.t / self.bin_ns) as usize;
-                        ensure_len(&mut lane.bins, b + 1);
-                        lane.bins[b].steals = lane.bins[b].steals.saturating_add(1);
-                    }
+            if e.kind == Kind::Run {
+                lane.open_group = group_of(e.task);
+                lane.tasks += 1;
+                if e.aux > 0 {
+                    lane.steals += 1;
+                    let b = (e.t / self.bin_ns) as usize;
+                    ensure_len(&mut lane.bins, b + 1);
+                    lane.bins[b].steals = lane.bins[b].steals.saturating_add(1);
                 }
-                Kind::Exit => lane.exited = Some(e.t),
-                _ => {}
             }
             lane.open = Some(e);
         }
