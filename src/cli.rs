@@ -74,6 +74,9 @@ enum Command {
     /// sweep (`--workers 1..P`): the speedup is over the same policy on 1 worker and
     /// efficiency is speedup per worker. A sweep estimated to take over 10 minutes is refused.
     Sweep(SweepArgs),
+    /// Open a recording (made with `--record PATH`) in the TUI: play, pause, rewind and scrub
+    /// through the run; `--json`, `--trace`, `--csv` write it out as from a live run.
+    Replay(ReplayArgs),
     /// A guided tour: one lesson per idea of task parallelism, each run for real, each ending
     /// with conclusions computed from the measured runs (text, for a projected terminal).
     Tour {
@@ -98,6 +101,19 @@ struct RunArgs {
     /// No TUI: a progress line on stderr while it runs, the summary table on stdout at the end.
     #[arg(long)]
     headless: bool,
+    #[command(flatten)]
+    outputs: Outputs,
+    /// Save the whole run (workload, options, report, every event) to PATH, to replay later
+    /// with `schedlab replay PATH`. About 6 bytes per scheduling event, 15 per task.
+    #[arg(long, value_name = "PATH")]
+    record: Option<PathBuf>,
+    #[command(flatten)]
+    exec: ExecArgs,
+}
+
+/// What a finished run (or a recording of one) can be written as.
+#[derive(Debug, Args)]
+struct Outputs {
     /// Write the run report as JSON to PATH (`-` for stdout).
     #[arg(long, value_name = "PATH")]
     json: Option<String>,
@@ -109,8 +125,28 @@ struct RunArgs {
     /// outcome; times in ns) to PATH, for notebooks. About 60 bytes per attempt.
     #[arg(long, value_name = "PATH")]
     csv: Option<PathBuf>,
+}
+
+impl Outputs {
+    /// Whether an output needs the run's events.
+    fn need_events(&self) -> bool {
+        self.trace.is_some() || self.csv.is_some()
+    }
+
+    fn any(&self) -> bool {
+        self.json.is_some() || self.need_events()
+    }
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// A recording made with `--record PATH`.
+    recording: PathBuf,
+    /// No TUI: print the recorded run's summary (and write the outputs asked for).
+    #[arg(long)]
+    headless: bool,
     #[command(flatten)]
-    exec: ExecArgs,
+    outputs: Outputs,
 }
 
 #[derive(Debug, Args)]
@@ -265,6 +301,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Check { workload, machine }) => check(&workload, &machine),
         Some(Command::Tour { lesson, exec }) => tour(lesson, &exec),
         Some(Command::Sweep(args)) => sweep(&args),
+        Some(Command::Replay(args)) => replay(&args),
         Some(Command::List) => {
             print!("{}", list());
             Ok(ExitCode::SUCCESS)
@@ -358,18 +395,20 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
     if !args.headless && !tui {
         eprintln!("schedlab: stdout is not a terminal, so no TUI: headless summary");
     }
+    let need_events = args.outputs.need_events() || args.record.is_some();
     let (report, timeline, samples, interrupted) = if tui {
         let w = &p.loaded.workload;
         let policy = schedlab_policies::find(&args.policy).map_or("steal", |info| info.name);
-        let app = crate::tui::run(
-            &w.name,
-            &w.description,
-            p.plan.clone(),
-            p.machine.clone(),
+        let app = crate::tui::run(crate::tui::Session {
+            workload: &w.name,
+            description: &w.description,
+            plan: p.plan.clone(),
+            machine: p.machine.clone(),
             policy,
-            !args.exec.no_pin,
-            args.trace.is_some() || args.csv.is_some(),
-        )?;
+            pin: !args.exec.no_pin,
+            keep_events: need_events,
+            recorded: None,
+        })?;
         // The run the command line asked for is the session's first.
         let report = app
             .runs
@@ -391,47 +430,116 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
             args.policy,
             p.machine.workers()
         );
-        let record = args.trace.is_some() || args.csv.is_some();
-        let run = execute(&p, &args.policy, record, !args.exec.no_pin, true);
+        let run = execute(&p, &args.policy, need_events, !args.exec.no_pin, true);
         let report = report_of(&p, &run);
         let interrupted = report.interrupted;
-        if args.json.as_deref() == Some("-") {
-            eprint!("{}", report.summary());
-        } else {
-            print!("{}", report.summary());
-        }
+        print_summary(&report, &args.outputs);
         (Some(report), run.timeline, run.samples, interrupted)
     };
     if let Some(report) = &report {
-        if let Some(path) = &args.json {
-            write_to(path, "report", |out| {
-                serde_json::to_writer_pretty(&mut *out, report)?;
-                writeln!(out)
-            })?;
-        }
-        if let Some(path) = &args.trace {
-            let path = path.to_string_lossy();
-            write_to(&path, "trace", |out| {
-                crate::trace::write(out, &p.plan, report, &timeline, &samples)
-            })?;
+        write_outputs(&args.outputs, &p.plan, report, &timeline, &samples)?;
+        if let Some(path) = &args.record {
+            let seed = args.machine.seed.unwrap_or(p.loaded.workload.seed);
+            let recording = crate::recording::Recording::new(
+                &p.loaded, seed, &p.machine, report, &timeline, &samples,
+            )?;
+            recording.save(path)?;
             eprintln!(
-                "schedlab: trace written to {path} (open it in https://ui.perfetto.dev or chrome://tracing)"
+                "schedlab: run recorded to {} (replay it with `schedlab replay {}`)",
+                path.display(),
+                path.display()
             );
         }
-        if let Some(path) = &args.csv {
-            let path = path.to_string_lossy();
-            write_to(&path, "task table", |out| {
-                crate::export::write_csv(out, &p.plan, &timeline)
-            })?;
-        }
-    } else if args.json.is_some() || args.trace.is_some() || args.csv.is_some() {
-        eprintln!("schedlab: the first run did not finish, so no report or trace was written");
+    } else if args.outputs.any() || args.record.is_some() {
+        eprintln!("schedlab: the first run did not finish, so nothing was written");
     }
     Ok(if interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The summary table goes to stdout, unless the JSON report does.
+fn print_summary(report: &Report, outputs: &Outputs) {
+    if outputs.json.as_deref() == Some("-") {
+        eprint!("{}", report.summary());
+    } else {
+        print!("{}", report.summary());
+    }
+}
+
+/// Writes what `outputs` asks for, from a finished run.
+fn write_outputs(
+    outputs: &Outputs,
+    plan: &Plan,
+    report: &Report,
+    timeline: &crate::record::Timeline,
+    samples: &[Progress],
+) -> Result<()> {
+    if let Some(path) = &outputs.json {
+        write_to(path, "report", |out| {
+            serde_json::to_writer_pretty(&mut *out, report)?;
+            writeln!(out)
+        })?;
+    }
+    if let Some(path) = &outputs.trace {
+        let path = path.to_string_lossy();
+        write_to(&path, "trace", |out| {
+            crate::trace::write(out, plan, report, timeline, samples)
+        })?;
+        eprintln!(
+            "schedlab: trace written to {path} (open it in https://ui.perfetto.dev or chrome://tracing)"
+        );
+    }
+    if let Some(path) = &outputs.csv {
+        let path = path.to_string_lossy();
+        write_to(&path, "task table", |out| {
+            crate::export::write_csv(out, plan, timeline)
+        })?;
+    }
+    Ok(())
+}
+
+fn replay(args: &ReplayArgs) -> Result<ExitCode> {
+    let recording = crate::recording::Recording::load(&args.recording)?;
+    let report = recording.report();
+    write_outputs(
+        &args.outputs,
+        &recording.plan,
+        report,
+        &recording.timeline,
+        &recording.samples(),
+    )?;
+    let tui = !args.headless && std::io::stdout().is_terminal();
+    if tui {
+        let w = &recording.loaded.workload;
+        let policy = schedlab_policies::find(&report.policy).map_or("steal", |info| info.name);
+        let app = crate::tui::run(crate::tui::Session {
+            workload: &w.name,
+            description: &w.description,
+            plan: recording.plan.clone(),
+            machine: recording.machine.clone(),
+            policy,
+            pin: true,
+            keep_events: false,
+            recorded: Some(&recording),
+        })?;
+        if app.interrupted {
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
+    } else {
+        eprintln!(
+            "schedlab: {} recorded by schedlab {} ({} under {}, seed {})",
+            args.recording.display(),
+            recording.header.schedlab,
+            report.workload,
+            report.policy,
+            report.seed
+        );
+        print_summary(report, &args.outputs);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn compare(args: &CompareArgs) -> Result<ExitCode> {

@@ -14,6 +14,7 @@ pub mod export;
 pub mod kernels;
 pub mod plan;
 pub mod record;
+pub mod recording;
 pub mod report;
 pub mod sweep;
 pub mod tour;

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::exec::RunResult;
 use crate::plan::Plan;
@@ -18,7 +18,7 @@ use crate::workload::ResolvedMachine;
 pub const SCHEMA: u32 = 1;
 
 /// A run report. Fields may be added; these keep their names and meaning.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Report {
     /// Always [`SCHEMA`].
     pub schema: u32,
@@ -66,7 +66,7 @@ pub struct Report {
 }
 
 /// Task counts; `completed + failed + cancelled == total`.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TaskCounts {
     /// Every task of the run, spawned ones included.
     pub total: u64,
@@ -81,7 +81,7 @@ pub struct TaskCounts {
 }
 
 /// One worker's share of the makespan.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct WorkerReport {
     /// Worker index.
     pub id: usize,
@@ -104,7 +104,7 @@ pub struct WorkerReport {
 }
 
 /// Percentiles of a time distribution.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct Percentiles {
     /// Median.
     pub p50: u64,
@@ -117,7 +117,7 @@ pub struct Percentiles {
 }
 
 /// One group's body times.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct GroupReport {
     /// Group name.
     pub name: String,

@@ -60,17 +60,38 @@ fn thread_cpu_time() -> Option<Duration> {
         .map(Duration::from_nanos)
 }
 
+/// What a TUI session starts with.
+pub struct Session<'a> {
+    /// Workload name.
+    pub workload: &'a str,
+    /// What to watch for.
+    pub description: &'a str,
+    /// The compiled workload.
+    pub plan: Plan,
+    /// The machine.
+    pub machine: ResolvedMachine,
+    /// The policy of the first run.
+    pub policy: &'static str,
+    /// Pin workers to cores.
+    pub pin: bool,
+    /// Keep the first run's raw events (for exports).
+    pub keep_events: bool,
+    /// A recorded run shown first (replaying) instead of starting a run under `policy`.
+    pub recorded: Option<&'a crate::recording::Recording>,
+}
+
 /// Runs the TUI until the user quits, and returns its final state (the runs of the session).
-/// `keep_events` keeps the first run's raw events for a trace.
-pub fn run(
-    workload: &str,
-    description: &str,
-    plan: Plan,
-    machine: ResolvedMachine,
-    policy: &'static str,
-    pin: bool,
-    keep_events: bool,
-) -> Result<App> {
+pub fn run(session: Session<'_>) -> Result<App> {
+    let Session {
+        workload,
+        description,
+        plan,
+        machine,
+        policy,
+        pin,
+        keep_events,
+        recorded,
+    } = session;
     if !stdout().is_terminal() {
         bail!("the TUI needs a terminal on stdout; use --headless");
     }
@@ -86,6 +107,9 @@ pub fn run(
 
     let mut app = App::new(workload, description, plan, machine, policy);
     app.keep_events = keep_events;
+    if let Some(recording) = recorded {
+        app.add_recorded(recording);
+    }
     app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let (tx, rx) = channel::unbounded::<Msg>();
     let input_tx = tx.clone();

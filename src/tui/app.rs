@@ -107,13 +107,62 @@ pub enum Overlay {
     Help,
 }
 
-/// A slowed-down replay of a finished run.
+/// A replay of a finished run: a playhead that moves through it at a fraction of real time,
+/// and can be paused, rewound and scrubbed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Replay {
     /// Real time is divided by this.
     pub slowdown: u64,
-    /// When the replay started.
+    /// Where the playhead was at `started`, ns into the run.
+    pub from_ns: u64,
+    /// When the playhead last left `from_ns`.
     pub started: Instant,
+    /// The playhead stays at `from_ns`.
+    pub paused: bool,
+}
+
+impl Replay {
+    /// A replay playing from `from_ns`.
+    pub fn new(slowdown: u64, from_ns: u64) -> Self {
+        Replay {
+            slowdown,
+            from_ns,
+            started: Instant::now(),
+            paused: false,
+        }
+    }
+
+    /// Where the playhead is, ns into the run.
+    pub fn playhead(&self) -> u64 {
+        if self.paused {
+            self.from_ns
+        } else {
+            self.from_ns + self.started.elapsed().as_nanos() as u64 / self.slowdown.max(1)
+        }
+    }
+
+    /// The same replay with its playhead moved to `ns`.
+    fn at(self, ns: u64) -> Self {
+        Replay {
+            from_ns: ns,
+            started: Instant::now(),
+            ..self
+        }
+    }
+}
+
+/// The slowdown that replays a run of `makespan_ns` in a few seconds or more: real time for
+/// runs of 5 s and more, else the first of 1/10, 1/100, 1/1000 that takes 5 s, at most 1/1000.
+pub fn replay_slowdown(makespan_ns: u64) -> u64 {
+    const WATCH_NS: u64 = 5_000_000_000;
+    if makespan_ns >= WATCH_NS {
+        return 1;
+    }
+    REPLAY_SPEEDS
+        .iter()
+        .copied()
+        .find(|s| makespan_ns.saturating_mul(*s) >= WATCH_NS)
+        .unwrap_or(REPLAY_SPEEDS[REPLAY_SPEEDS.len() - 1])
 }
 
 /// The view: which part of which runs, and how.
@@ -278,6 +327,32 @@ impl App {
         }
     }
 
+    /// Adds a recorded run as a finished run of the session and starts replaying it.
+    pub fn add_recorded(&mut self, recording: &crate::recording::Recording) {
+        let report = recording.report().clone();
+        let policy = schedlab_policies::find(&report.policy).map_or("recorded", |p| p.name);
+        let mut run = RunView::new(policy, recording.machine.workers());
+        let plan = &recording.plan;
+        for (worker, events) in recording.timeline.workers.iter().enumerate() {
+            run.lanes
+                .add(worker, events, &|task| plan.locate(task).0 as u16);
+        }
+        for sample in recording.samples() {
+            run.sample(sample);
+        }
+        let group_waits = recording.group_waits();
+        let end = report.makespan_ns;
+        run.finished = Some(Finished {
+            report,
+            wait: merged(group_waits.iter().cloned()),
+            group_waits,
+        });
+        self.runs.push(run);
+        self.queued_runs.clear();
+        self.view.replay = Some(Replay::new(replay_slowdown(end), 0));
+        self.view.follow = true;
+    }
+
     /// A progress sample of the running run.
     pub fn progress(&mut self, p: Progress) {
         if let Some(run) = self.runs.last_mut() {
@@ -328,6 +403,16 @@ impl App {
                 };
             }
             Action::CloseOverlay => self.view.overlay = Overlay::None,
+            Action::TogglePause if self.view.replay.is_some() => {
+                let end = self.current().map_or(0, RunView::now_ns);
+                if let Some(r) = self.view.replay.as_mut() {
+                    let at = r.playhead().min(end);
+                    *r = Replay {
+                        paused: !r.paused,
+                        ..r.at(at)
+                    };
+                }
+            }
             Action::TogglePause => {
                 if !self.view.paused {
                     self.view.frozen_at = self.shown_until();
@@ -392,13 +477,54 @@ impl App {
                         .skip_while(|s| *s != r.slowdown)
                         .nth(1),
                 };
-                self.view.replay = next.filter(|_| !self.running()).map(|slowdown| Replay {
-                    slowdown,
-                    started: Instant::now(),
+                let end = self.current().map_or(0, RunView::now_ns);
+                self.view.replay = next.filter(|_| !self.running()).map(|slowdown| {
+                    match self.view.replay {
+                        // A new speed goes on from where the playhead is.
+                        Some(r) => Replay {
+                            slowdown,
+                            ..r.at(r.playhead().min(end))
+                        },
+                        None => Replay::new(slowdown, 0),
+                    }
                 });
                 if self.view.replay.is_some() {
                     self.view.follow = true;
                 }
+            }
+            Action::Scrub(twentieths) => {
+                if self.running() {
+                    return;
+                }
+                let end = self.current().map_or(0, RunView::now_ns);
+                let step = (end / 20).max(1);
+                // Scrubbing a run that is not replaying starts a paused replay at its end.
+                let r = self.view.replay.unwrap_or(Replay {
+                    paused: true,
+                    ..Replay::new(replay_slowdown(end), end)
+                });
+                let now = r.playhead().min(end);
+                let to = if twentieths < 0 {
+                    now.saturating_sub(step * u64::from(twentieths.unsigned_abs()))
+                } else {
+                    (now + step * twentieths as u64).min(end)
+                };
+                self.view.replay = Some(r.at(to));
+                self.view.follow = true;
+                self.view.paused = false;
+            }
+            Action::Rewind => {
+                if self.running() {
+                    return;
+                }
+                let end = self.current().map_or(0, RunView::now_ns);
+                let r = self
+                    .view
+                    .replay
+                    .unwrap_or_else(|| Replay::new(replay_slowdown(end), 0));
+                self.view.replay = Some(r.at(0));
+                self.view.follow = true;
+                self.view.paused = false;
             }
             Action::ToggleGroups => self.view.by_group = !self.view.by_group,
             Action::Rows(n) => {
@@ -449,7 +575,7 @@ impl App {
             None => self.current().map_or(0, RunView::now_ns),
         };
         let end = match self.view.replay {
-            Some(r) => (r.started.elapsed().as_nanos() as u64 / r.slowdown).min(end),
+            Some(r) => r.playhead().min(end),
             None => end,
         };
         if self.view.paused {
@@ -483,8 +609,15 @@ impl App {
 
     /// The state word of the header.
     pub fn state(&self) -> &'static str {
-        if self.view.replay.is_some() {
-            "replaying"
+        if let Some(r) = self.view.replay {
+            let end = self.current().map_or(0, RunView::now_ns);
+            if r.playhead() >= end {
+                "replayed"
+            } else if r.paused {
+                "replay paused"
+            } else {
+                "replaying"
+            }
         } else if self.view.paused {
             "paused"
         } else if self.running() {
@@ -584,6 +717,80 @@ mod tests {
         a.apply(Action::SlowReplay);
         a.apply(Action::SlowReplay);
         assert_eq!(a.view.replay, None, "the fourth press turns it off");
+    }
+
+    #[test]
+    fn a_recording_replays_and_can_be_paused_scrubbed_and_rewound() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/recordings/faults-v1.rec"
+        );
+        let recording = crate::recording::Recording::load(std::path::Path::new(path)).unwrap();
+        let w = &recording.loaded.workload;
+        let mut a = App::new(
+            &w.name,
+            &w.description,
+            recording.plan.clone(),
+            recording.machine.clone(),
+            "steal",
+        );
+        a.add_recorded(&recording);
+        assert_eq!(
+            a.next_run(),
+            None,
+            "nothing runs live: the recording is shown"
+        );
+        let end = recording.report().makespan_ns;
+        assert_eq!(a.current().map(RunView::now_ns), Some(end));
+        let tasks: u64 = a.runs[0].lanes.lanes.iter().map(|l| l.tasks).sum();
+        assert_eq!(
+            tasks,
+            recording
+                .report()
+                .workers
+                .iter()
+                .map(|w| w.tasks)
+                .sum::<u64>()
+        );
+        let r = a.view.replay.expect("replaying");
+        assert_eq!(r.slowdown, replay_slowdown(end));
+        assert!(
+            a.shown_until() < end,
+            "the replay starts from the beginning"
+        );
+
+        a.apply(Action::TogglePause);
+        assert_eq!(a.state(), "replay paused");
+        let at = a.shown_until();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(a.shown_until(), at, "a paused playhead stays");
+        a.apply(Action::Scrub(5));
+        assert_eq!(a.shown_until(), at + end / 20 * 5, "scrubbed a quarter on");
+        a.apply(Action::Scrub(-20));
+        assert_eq!(a.shown_until(), 0, "never before the start");
+        a.apply(Action::Scrub(40));
+        assert_eq!(a.shown_until(), end, "never past the end");
+        assert_eq!(a.state(), "replayed");
+        a.apply(Action::Rewind);
+        assert_eq!(a.shown_until(), 0);
+        assert!(
+            a.view.replay.is_some_and(|r| r.paused),
+            "rewinding keeps it paused"
+        );
+        a.apply(Action::TogglePause);
+        assert_eq!(a.state(), "replaying");
+    }
+
+    #[test]
+    fn replays_take_a_few_seconds_to_watch() {
+        assert_eq!(
+            replay_slowdown(100_000_000),
+            100,
+            "100 ms at 1/100 takes 10 s"
+        );
+        assert_eq!(replay_slowdown(2_000_000_000), 10);
+        assert_eq!(replay_slowdown(60_000_000_000), 1, "long runs in real time");
+        assert_eq!(replay_slowdown(1_000), 1000, "at most 1/1000");
     }
 
     fn dummy_report() -> Report {

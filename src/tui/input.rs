@@ -32,6 +32,10 @@ pub enum Action {
     Follow,
     /// Replay the last run slowed down; cycles 1/10, 1/100, 1/1000, off.
     SlowReplay,
+    /// Move the replay's playhead by this many twentieths of the run.
+    Scrub(i32),
+    /// Replay from the start.
+    Rewind,
     /// Toggle the per-group view of the histogram.
     ToggleGroups,
     /// Scroll the core rows by this many.
@@ -62,6 +66,11 @@ pub fn key_action(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('-' | '_') => Action::Zoom(false),
         KeyCode::Char('f') => Action::Follow,
         KeyCode::Char('s') => Action::SlowReplay,
+        KeyCode::Char('[') => Action::Scrub(-1),
+        KeyCode::Char(']') => Action::Scrub(1),
+        KeyCode::Char('{') => Action::Scrub(-5),
+        KeyCode::Char('}') => Action::Scrub(5),
+        KeyCode::Home | KeyCode::Char('0') => Action::Rewind,
         KeyCode::Char('g') => Action::ToggleGroups,
         KeyCode::Char('v') => Action::ToggleSpeedGroups,
         KeyCode::Up => Action::Rows(-1),

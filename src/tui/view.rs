@@ -125,7 +125,12 @@ impl App {
             Span::styled(self.state(), bold),
         ];
         if let Some(r) = self.view.replay {
-            line.push(Span::raw(format!(" 1/{}", r.slowdown)));
+            let speed = match r.slowdown {
+                1 => "real time".to_string(),
+                s => format!("1/{s}"),
+            };
+            let at = r.playhead().min(elapsed);
+            line.push(Span::raw(format!(" {speed}, at {}", fmt_ns(at))));
         }
         line.push(Span::raw(format!(
             " │ {cpu} │ events dropped {}",
@@ -593,9 +598,11 @@ Keys
   p  next policy          1-4  fifo, rr, steal, hetero (re-runs the same workload and seed)
   r  re-run               c  run every policy and stack their timelines
   s  replay the last run slowed down: 1/10, 1/100, 1/1000, off
+  [ ]  scrub the replay by 1/20 of the run ({ } by 1/4)   0 or Home  replay from the start
+     (in a replay, space pauses and resumes the playhead)
   g  wait histogram per group       ↑ ↓  scroll cores     v  one row per speed class";
         let w = 96.min(area.width.saturating_sub(2));
-        let h = 20.min(area.height.saturating_sub(2));
+        let h = 22.min(area.height.saturating_sub(2));
         let popup = Rect::new(
             area.x + (area.width - w) / 2,
             area.y + (area.height - h) / 2,
