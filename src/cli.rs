@@ -118,9 +118,14 @@ struct Outputs {
     #[arg(long, value_name = "PATH")]
     json: Option<String>,
     /// Write a Chrome Trace Event Format file (one track per worker) for Perfetto or chrome://tracing.
-    /// Expect roughly 150 bytes per scheduling event, about 300 bytes per task.
+    /// Expect roughly 120 bytes per scheduling event, about 270 bytes per task: 1M tiny tasks
+    /// make a 270 MB trace (see --trace-max).
     #[arg(long, value_name = "PATH")]
     trace: Option<PathBuf>,
+    /// Keep the trace under SIZE (e.g. 50MB, 1GB): every core's events are cut at the same
+    /// moment, so the trace shows the whole machine up to there, and says where it was cut.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "trace")]
+    trace_max: Option<u64>,
     /// Write one CSV row per task attempt (task, group, worker, ready, start, end, attempt,
     /// outcome; times in ns) to PATH, for notebooks. About 60 bytes per attempt.
     #[arg(long, value_name = "PATH")]
@@ -234,6 +239,38 @@ impl MachineArgs {
             seed: self.seed,
         }
     }
+}
+
+/// Parses a size such as `500k`, `50MB`, `1.5GB` or `100MiB` into bytes.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size like 50MB or 1GB"))?;
+    let scale = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => {
+            return Err(format!(
+                "unknown size unit `{unit}` (use B, kB, MB, GB, KiB, MiB, GiB)"
+            ));
+        }
+    };
+    let bytes = value * scale;
+    if !(bytes.is_finite() && bytes >= 64e3) {
+        return Err(format!("`{text}` is too small for a trace (at least 64kB)"));
+    }
+    Ok(bytes as u64)
 }
 
 fn parse_policy(name: &str) -> Result<String, String> {
@@ -485,9 +522,19 @@ fn write_outputs(
     }
     if let Some(path) = &outputs.trace {
         let path = path.to_string_lossy();
+        let cut = outputs
+            .trace_max
+            .and_then(|max| crate::trace::cut_time(plan, timeline, max));
         write_to(&path, "trace", |out| {
-            crate::trace::write(out, plan, report, timeline, samples)
+            crate::trace::write(out, plan, report, timeline, samples, cut)
         })?;
+        if let Some(cut) = cut {
+            eprintln!(
+                "schedlab: trace cut at {} of {} to stay under --trace-max",
+                fmt_ns(cut),
+                fmt_ns(report.makespan_ns)
+            );
+        }
         eprintln!(
             "schedlab: trace written to {path} (open it in https://ui.perfetto.dev or chrome://tracing)"
         );

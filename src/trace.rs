@@ -38,14 +38,84 @@ fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"?\"".to_string())
 }
 
-/// Writes the trace of a recorded run; `samples` become queue-depth counter tracks.
+/// An upper estimate of the bytes an event adds to a trace.
+fn event_bytes(e: &Event, plan: &Plan) -> u64 {
+    match e.kind {
+        Kind::Run => {
+            let name = plan.groups[plan.locate(e.task).0].name.len() as u64;
+            // The slice, its args, and a steal mark when stolen.
+            165 + 2 * name + if e.aux > 0 { 110 } else { 0 }
+        }
+        Kind::Exit => 0,
+        _ => 105,
+    }
+}
+
+/// The time at which to cut the trace of `timeline` so it stays under about `max_bytes`, or
+/// `None` if all of it fits. Every core is cut at the same moment, so what is kept is the
+/// whole machine's picture of the run's beginning.
+pub fn cut_time(plan: &Plan, timeline: &Timeline, max_bytes: u64) -> Option<u64> {
+    // Metadata, counters and slack.
+    let budget = (max_bytes as f64 * 0.95) as u64;
+    let budget = budget.saturating_sub(4096 + 200 * timeline.workers.len() as u64);
+    let prefix: Vec<Vec<u64>> = timeline
+        .workers
+        .iter()
+        .map(|events| {
+            events
+                .iter()
+                .scan(0u64, |sum, e| {
+                    *sum += event_bytes(e, plan);
+                    Some(*sum)
+                })
+                .collect()
+        })
+        .collect();
+    let bytes_before = |t: u64| -> u64 {
+        timeline
+            .workers
+            .iter()
+            .zip(&prefix)
+            .map(|(events, sums)| {
+                let n = events.partition_point(|e| e.t < t);
+                // Counted with the next event, which ends the last span kept.
+                sums.get(n).or(sums.last()).copied().unwrap_or(0)
+            })
+            .sum()
+    };
+    let end = timeline
+        .workers
+        .iter()
+        .filter_map(|w| w.last())
+        .map(|e| e.t + 1)
+        .max()
+        .unwrap_or(0);
+    if bytes_before(end) <= budget {
+        return None;
+    }
+    let (mut lo, mut hi) = (0u64, end);
+    while lo + 1 < hi {
+        let mid = lo + (hi - lo) / 2;
+        if bytes_before(mid) <= budget {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(lo)
+}
+
+/// Writes the trace of a recorded run; `samples` become queue-depth counter tracks. With
+/// `until`, the trace ends there (see [`cut_time`]) with a mark saying so.
 pub fn write(
     out: &mut dyn Write,
     plan: &Plan,
     report: &Report,
     timeline: &Timeline,
     samples: &[Progress],
+    until: Option<u64>,
 ) -> io::Result<()> {
+    let end = until.map_or(report.makespan_ns, |t| t.min(report.makespan_ns));
     let group_names: Vec<String> = plan.groups.iter().map(|g| json_str(&g.name)).collect();
     writeln!(out, "{{\"displayTimeUnit\":\"ns\",\"traceEvents\":[")?;
     let title = json_str(&format!(
@@ -72,9 +142,28 @@ pub fn write(
             out,
             ",\n{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":{w},\"args\":{{\"sort_index\":{w}}}}}"
         )?;
-        write_track(out, w, events, plan, &group_names, report.makespan_ns)?;
+        // A cut trace keeps each core's events before the cut, the last one ending at it.
+        let (kept, last_end) = match until {
+            Some(_) => (events.partition_point(|e| e.t < end), end),
+            None => (events.len(), report.makespan_ns),
+        };
+        write_track(out, w, &events[..kept], plan, &group_names, last_end)?;
     }
-    for p in samples {
+    if until.is_some() {
+        write!(
+            out,
+            ",\n{{\"name\":{},\"ph\":\"I\",\"s\":\"g\",\"pid\":1,\"tid\":0,\"ts\":{}}}",
+            json_str(&format!(
+                "trace cut here by --trace-max: the run went on to {}",
+                crate::report::fmt_ns(report.makespan_ns)
+            )),
+            us(end)
+        )?;
+    }
+    for p in samples
+        .iter()
+        .filter(|p| (p.elapsed.as_nanos() as u64) < end)
+    {
         let ts = us(p.elapsed.as_nanos() as u64);
         let per_worker: Vec<String> = p
             .queued

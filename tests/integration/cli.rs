@@ -57,7 +57,7 @@ impl TempPath {
     }
 
     /// A temporary file holding `text`.
-    fn with_text(name: &str, text: &str) -> Self {
+    pub(crate) fn with_text(name: &str, text: &str) -> Self {
         let file = Self::new(name);
         std::fs::write(&file.0, text).expect("write a temporary file");
         file

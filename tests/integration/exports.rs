@@ -144,3 +144,82 @@ fn the_tour_measures_its_lessons() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(stderr_of(&refused).contains("lessons 1 to 6"));
 }
+
+#[test]
+fn a_capped_trace_stays_under_its_size_and_says_where_it_was_cut() {
+    let workload = TempPath::with_text(
+        "many.ron",
+        r#"(name: "many", groups: [(name: "t", kernel: Spin(us: 0.5), count: 30000)])"#,
+    );
+    let trace = TempPath::new("capped.trace");
+    let output = schedlab()
+        .arg("--workload")
+        .arg(&workload.0)
+        .args([
+            "--headless",
+            "--workers",
+            "3",
+            "--no-pin",
+            "--trace-max",
+            "1MB",
+            "--trace",
+        ])
+        .arg(&trace.0)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("trace cut at"),
+        "{}",
+        stderr_of(&output)
+    );
+    let text = read(&trace);
+    assert!(text.len() <= 1_000_000, "{} bytes", text.len());
+    assert!(
+        text.len() > 500_000,
+        "the cap is used, not wasted: {} bytes",
+        text.len()
+    );
+    let doc: Value = serde_json::from_str(&text).expect("a cut trace is still JSON");
+    let events = doc["traceEvents"].as_array().expect("events");
+    let cut = events
+        .iter()
+        .find(|e| {
+            e["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("trace cut here"))
+        })
+        .expect("a mark where the trace was cut");
+    let cut_ts = cut["ts"].as_f64().expect("ts");
+    let mut tracks = std::collections::BTreeSet::new();
+    for e in events.iter().filter(|e| e["ph"] == "X") {
+        let end = e["ts"].as_f64().unwrap() + e["dur"].as_f64().unwrap();
+        assert!(end <= cut_ts + 1e-9, "{e} ends after the cut at {cut_ts}");
+        tracks.insert(e["tid"].as_u64().unwrap());
+    }
+    let names = events.iter().filter(|e| e["name"] == "thread_name").count();
+    assert_eq!(names, 3, "every core keeps its track");
+    // (A third thread on this 2-core machine may not have been scheduled before the cut.)
+    assert!(
+        tracks.len() >= 2,
+        "cores' spans are kept up to the cut: {tracks:?}"
+    );
+    let refused = schedlab()
+        .args([
+            "--workload",
+            "imbalance",
+            "--headless",
+            "--trace-max",
+            "lots",
+            "--trace",
+            "x",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr_of(&refused).contains("is not a size like 50MB"),
+        "{}",
+        stderr_of(&refused)
+    );
+}
