@@ -599,6 +599,21 @@ impl App {
         }
     }
 
+    /// The attempts a finished run's critical path runs through: the longest attempt of each
+    /// group on the path, which is that group's weight in the report's critical path.
+    pub fn critical_attempts(&self, run: &RunView) -> Vec<super::lanes::Attempt> {
+        let Some(finished) = &run.finished else {
+            return Vec::new();
+        };
+        finished
+            .report
+            .critical_groups
+            .iter()
+            .filter_map(|name| self.plan.groups.iter().position(|g| g.name == *name))
+            .filter_map(|g| run.lanes.longest.get(g).copied().flatten())
+            .collect()
+    }
+
     /// Recomputes the diagnostics of the run shown.
     pub fn refresh_diagnostics(&mut self) {
         self.diagnostics = self

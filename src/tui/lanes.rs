@@ -91,9 +91,22 @@ pub struct Lane {
     pub failures: u64,
 }
 
+/// Where and when one task attempt ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    /// The worker that ran it.
+    pub worker: usize,
+    /// Its body's start, ns.
+    pub start_ns: u64,
+    /// Its body's end, ns.
+    pub end_ns: u64,
+}
+
 /// Every worker's lane, on one shared time axis.
 #[derive(Clone, Debug)]
 pub struct Lanes {
+    /// Each group's longest attempt so far (its weight on the critical path).
+    pub longest: Vec<Option<Attempt>>,
     /// Width of one bin.
     pub bin_ns: u64,
     /// One per worker.
@@ -127,6 +140,7 @@ impl Lanes {
     /// Empty lanes for `workers` workers.
     pub fn new(workers: usize) -> Self {
         Lanes {
+            longest: Vec::new(),
             bin_ns: FIRST_BIN_NS,
             lanes: vec![Lane::default(); workers],
             end_ns: 0,
@@ -167,6 +181,22 @@ impl Lanes {
                 let failed = matches!(Outcome::from_aux(e.aux), Outcome::Retry | Outcome::Failed);
                 if failed {
                     lane.failures += 1;
+                }
+                if let (Some(first), Some(last)) = (lane.pending.first(), lane.pending.last()) {
+                    let g = usize::from(lane.open_group);
+                    let attempt = Attempt {
+                        worker,
+                        start_ns: first.0,
+                        end_ns: last.1,
+                    };
+                    if self.longest.len() <= g {
+                        self.longest.resize(g + 1, None);
+                    }
+                    let longer = self.longest[g]
+                        .is_none_or(|l| attempt.end_ns - attempt.start_ns > l.end_ns - l.start_ns);
+                    if longer {
+                        self.longest[g] = Some(attempt);
+                    }
                 }
                 for (from, to, activity) in std::mem::take(&mut lane.pending) {
                     let activity = match activity {

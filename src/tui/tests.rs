@@ -14,7 +14,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::Widget;
 
 use super::app::{App, Overlay};
@@ -22,6 +22,7 @@ use super::input::{Action, event_action};
 use crate::exec::{Progress, RunResult, Tally, WorkerStats};
 use crate::plan::Plan;
 use crate::record::{Chunk, Event, Kind, Outcome, Timeline};
+use crate::report::fmt_ns;
 use crate::workload::{Overrides, parse};
 
 /// Three groups: task 0 is `big`, tasks 1–6 are `small`, tasks 7–8 are `io`.
@@ -637,4 +638,50 @@ fn only_the_first_runs_events_are_kept_for_a_trace() {
     play_finished(&mut app, 10);
     assert_eq!(app.kept.as_ref().map(Timeline::len), kept);
     assert_eq!(app.view.overlay, Overlay::None);
+}
+
+#[test]
+fn the_critical_path_is_underlined_and_its_bound_marked() {
+    let mut app = app_with(&workers(2), "steal");
+    play_finished(&mut app, 10);
+    let report = &app.current().unwrap().finished.as_ref().unwrap().report;
+    // The scripted `io` bodies are the longest (3 × 40 µs): the path is that group, whose
+    // longest attempt is task 8 on core 1, from 380 to 590 µs.
+    assert_eq!(report.critical_groups, vec!["io".to_string()]);
+    let bound = report.critical_path_ns;
+    let terminal = draw(&app, 160, 50);
+    let buf = terminal.backend().buffer();
+    let lines = rows(buf);
+    let underlined: Vec<(u16, u16)> = buf
+        .content()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.modifier.contains(Modifier::UNDERLINED))
+        .map(|(i, _)| ((i % 160) as u16, (i / 160) as u16))
+        .filter(|&(_, y)| lines[y as usize].starts_with("core"))
+        .collect();
+    assert!(!underlined.is_empty(), "the critical attempt is underlined");
+    let core1 = lines.iter().position(|l| l.starts_with("core 1")).unwrap() as u16;
+    assert!(
+        underlined.iter().all(|&(_, y)| y == core1),
+        "{underlined:?}"
+    );
+    let (from, per_cell) = app.window(app.timeline_cells(160));
+    let label = lines[core1 as usize].find('▄').unwrap_or(10) as u64;
+    let first = underlined.iter().map(|&(x, _)| u64::from(x)).min().unwrap() - label;
+    let last = underlined.iter().map(|&(x, _)| u64::from(x)).max().unwrap() - label;
+    assert_eq!(first, (380_000 - from) / per_cell, "starts at 380 µs");
+    assert_eq!(last, (590_000 - 1 - from) / per_cell, "ends at 590 µs");
+    let header = lines.iter().find(|l| l.contains("busy  idle")).unwrap();
+    assert!(
+        header.contains(&format!("▼ span {}", fmt_ns(bound))),
+        "{header}"
+    );
+    assert_eq!(
+        header
+            .find('▼')
+            .map(|x| header[..x].chars().count() as u64 - label),
+        Some((bound - from) / per_cell),
+        "the bound is marked at its time"
+    );
 }

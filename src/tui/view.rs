@@ -218,6 +218,26 @@ impl App {
             "busy  idle   ovh  tasks steals",
             Style::default(),
         );
+        // The critical path's bound: no schedule can finish before it.
+        if let Some(bound) = self
+            .current()
+            .and_then(|r| r.finished.as_ref())
+            .map(|f| f.report.critical_path_ns)
+            .filter(|&b| b > 0 && b >= from && b <= until)
+        {
+            let col = ((bound - from) / per_cell) as usize;
+            let text = format!("▼ span {}", fmt_ns(bound));
+            let room = (width + 1).saturating_sub(col);
+            if col < width {
+                buf.set_stringn(
+                    x0 + (label_width + col) as u16,
+                    y,
+                    text,
+                    room,
+                    Style::default().add_modifier(Modifier::BOLD),
+                );
+            }
+        }
         y += 1;
         // Cells are written straight into the buffer: a styled span per cell would allocate
         // thousands of strings a frame.
@@ -232,6 +252,23 @@ impl App {
                 let (glyph, style) = self.glyph(cell);
                 if let Some(c) = buf.cell_mut((x0 + (label_width + i) as u16, y)) {
                     c.set_char(glyph).set_style(style);
+                }
+            }
+            // Attempts on the critical path are underlined (one core per row only).
+            if let [worker] = members.as_slice() {
+                for a in self.critical_attempts(run) {
+                    if a.worker != *worker
+                        || a.start_ns >= until.min(from + per_cell * width as u64)
+                    {
+                        continue;
+                    }
+                    let first = a.start_ns.saturating_sub(from) / per_cell;
+                    let last = (a.end_ns.min(until).saturating_sub(1).max(from) - from) / per_cell;
+                    for i in first..=last.min(width as u64 - 1) {
+                        if let Some(c) = buf.cell_mut((x0 + (label_width as u64 + i) as u16, y)) {
+                            c.modifier.insert(Modifier::UNDERLINED | Modifier::BOLD);
+                        }
+                    }
                 }
             }
             buf.set_string(stats_x, y, self.row_stats(run, members), Style::default());
@@ -382,8 +419,13 @@ impl App {
             self.style(Style::default().fg(Color::Red)),
         ));
         spans.push(Span::raw(format!(
-            " failed  {STEAL} steal  ▁▄█ share of the slice busy"
+            " failed  {STEAL} steal  ▁▄█ share of the slice busy  "
         )));
+        spans.push(Span::styled(
+            "critical path",
+            Style::default().add_modifier(Modifier::UNDERLINED | Modifier::BOLD),
+        ));
+        spans.push(Span::raw(" (underlined)  ▼ its bound"));
         Line::from(spans)
     }
 
@@ -590,6 +632,7 @@ A cell shows what filled that slice of time:
   ─         a task blocked in Sleep or I/O      ░  the scheduler (take, steal, push)
   ·         idle (backing off or parked)        ✗  an attempt that panicked
   ↯         this core stole a task here
+  underlined: the attempts on the critical path   ▼ span: no schedule can finish before it
 Slower speeds (marked *) are emulated: the core spins for the rest of the task's time.
 
 Keys
@@ -602,7 +645,7 @@ Keys
      (in a replay, space pauses and resumes the playhead)
   g  wait histogram per group       ↑ ↓  scroll cores     v  one row per speed class";
         let w = 96.min(area.width.saturating_sub(2));
-        let h = 22.min(area.height.saturating_sub(2));
+        let h = 23.min(area.height.saturating_sub(2));
         let popup = Rect::new(
             area.x + (area.width - w) / 2,
             area.y + (area.height - h) / 2,
