@@ -685,3 +685,44 @@ fn the_critical_path_is_underlined_and_its_bound_marked() {
         "the bound is marked at its time"
     );
 }
+
+#[test]
+fn repeated_runs_show_their_spread_and_whether_differences_are_noise() {
+    let mut app = app_with(&workers(2), "steal");
+    // steal three times, each slower than the last, then fifo twice, far slower.
+    for scale in [10, 11, 12] {
+        play_finished(&mut app, scale);
+        app.apply(Action::Rerun);
+    }
+    app.apply(Action::Policy(0));
+    for scale in [30, 31] {
+        play_finished(&mut app, scale);
+        app.apply(Action::Rerun);
+    }
+    app.queued_runs.clear();
+    let terminal = draw(&app, 160, 50);
+    let text = rows(terminal.backend().buffer()).join("\n");
+    let row = |n: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("│  {n} ")))
+            .unwrap_or_else(|| panic!("no row {n}:\n{text}"))
+            .to_string()
+    };
+    assert!(
+        !row("2").contains("runs: median"),
+        "only a policy's latest row"
+    );
+    let makespan = |i: usize| fmt_ns(app.runs[i].finished.as_ref().unwrap().report.makespan_ns);
+    let spread = format!(
+        "3 runs: median {} [{}–{}]",
+        makespan(1),
+        makespan(0),
+        makespan(2)
+    );
+    assert!(row("3").contains(&spread), "{spread} in {}", row("3"));
+    assert!(row("5").contains("2 runs: median"), "{}", row("5"));
+    assert!(
+        text.contains("steal beats fifo beyond the noise"),
+        "a verdict:\n{text}"
+    );
+}

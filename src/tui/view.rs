@@ -584,10 +584,31 @@ impl App {
             "p99 wait",
             "failed"
         ))];
-        let skip = self
+        // Policies run more than once get their spread, and the differences a verdict.
+        let reports: Vec<crate::report::Report> = self
             .runs
-            .len()
-            .saturating_sub(area.height.saturating_sub(3) as usize);
+            .iter()
+            .filter_map(|r| r.finished.as_ref())
+            .map(|f| f.report.clone())
+            .filter(|r| !r.interrupted)
+            .collect();
+        let repeated: Vec<crate::compare::PolicySummary> = crate::compare::summarize(&reports)
+            .into_iter()
+            .filter(|s| s.runs >= 2)
+            .collect();
+        let verdicts = if repeated.len() >= 2 {
+            crate::compare::verdicts(&repeated)
+        } else {
+            Vec::new()
+        };
+        let last_of = |policy: &str| {
+            self.runs.iter().rposition(|r| {
+                r.policy == policy && r.finished.as_ref().is_some_and(|f| !f.report.interrupted)
+            })
+        };
+        let skip = self.runs.len().saturating_sub(
+            (area.height.saturating_sub(3) as usize).saturating_sub(verdicts.len()),
+        );
         for (i, run) in self.runs.iter().enumerate().skip(skip) {
             let text = match &run.finished {
                 Some(f) => {
@@ -616,8 +637,23 @@ impl App {
                     self.machine.workers()
                 ),
             };
-            lines.push(Line::from(text));
+            let spread = repeated
+                .iter()
+                .find(|s| s.policy == run.policy && last_of(run.policy) == Some(i))
+                .map(|s| {
+                    let m = &s.makespan_ns;
+                    format!(
+                        "   {} runs: median {} [{}–{}]",
+                        s.runs,
+                        fmt_ns(m.median as u64),
+                        fmt_ns(m.min as u64),
+                        fmt_ns(m.max as u64)
+                    )
+                })
+                .unwrap_or_default();
+            lines.push(Line::from(text + &spread));
         }
+        lines.extend(verdicts.into_iter().map(|v| Line::from(format!("    {v}"))));
         Paragraph::new(lines)
             .block(Block::bordered().title(" runs this session "))
             .render(area, buf);
