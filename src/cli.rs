@@ -78,11 +78,15 @@ enum Command {
     /// through the run; `--json`, `--trace`, `--csv` write it out as from a live run.
     Replay(ReplayArgs),
     /// A guided tour: one lesson per idea of task parallelism, each run for real, each ending
-    /// with conclusions computed from the measured runs (text, for a projected terminal).
+    /// with conclusions computed from the measured runs. In a terminal it runs in the TUI
+    /// (`t` for the next lesson); with --headless (or piped) it prints text.
     Tour {
-        /// Run only lesson N (1-based); all lessons by default.
+        /// Run only lesson N (1-based; in the TUI, start there); all lessons by default.
         #[arg(long, value_name = "N")]
         lesson: Option<usize>,
+        /// Text only: each lesson's idea, what to watch, and what was measured.
+        #[arg(long)]
+        headless: bool,
         #[command(flatten)]
         exec: ExecArgs,
     },
@@ -336,7 +340,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(Command::Compare(args)) => compare(&args),
         Some(Command::Check { workload, machine }) => check(&workload, &machine),
-        Some(Command::Tour { lesson, exec }) => tour(lesson, &exec),
+        Some(Command::Tour {
+            lesson,
+            headless,
+            exec,
+        }) => tour(lesson, headless, &exec),
         Some(Command::Sweep(args)) => sweep(&args),
         Some(Command::Replay(args)) => replay(&args),
         Some(Command::List) => {
@@ -436,7 +444,7 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
     let (report, timeline, samples, interrupted) = if tui {
         let w = &p.loaded.workload;
         let policy = schedlab_policies::find(&args.policy).map_or("steal", |info| info.name);
-        let app = crate::tui::run(crate::tui::Session {
+        let app = crate::tui::run_with_tour(crate::tui::Session {
             workload: &w.name,
             description: &w.description,
             plan: p.plan.clone(),
@@ -445,6 +453,7 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
             pin: !args.exec.no_pin,
             keep_events: need_events,
             recorded: None,
+            lesson: None,
         })?;
         // The run the command line asked for is the session's first.
         let report = app
@@ -562,7 +571,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     if tui {
         let w = &recording.loaded.workload;
         let policy = schedlab_policies::find(&report.policy).map_or("steal", |info| info.name);
-        let app = crate::tui::run(crate::tui::Session {
+        let app = crate::tui::run_with_tour(crate::tui::Session {
             workload: &w.name,
             description: &w.description,
             plan: recording.plan.clone(),
@@ -571,6 +580,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
             pin: true,
             keep_events: false,
             recorded: Some(&recording),
+            lesson: None,
         })?;
         if app.interrupted {
             return Ok(ExitCode::from(EXIT_INTERRUPTED));
@@ -639,13 +649,21 @@ fn compare(args: &CompareArgs) -> Result<ExitCode> {
     })
 }
 
-fn tour(lesson: Option<usize>, exec: &ExecArgs) -> Result<ExitCode> {
+fn tour(lesson: Option<usize>, headless: bool, exec: &ExecArgs) -> Result<ExitCode> {
     let lessons = crate::tour::LESSONS.len();
     let chosen: Vec<usize> = match lesson {
         Some(n) if (1..=lessons).contains(&n) => vec![n - 1],
         Some(n) => bail!("there is no lesson {n}; the tour has lessons 1 to {lessons}"),
         None => (0..lessons).collect(),
     };
+    if !headless && std::io::stdout().is_terminal() {
+        let interrupted = crate::tui::run_tour(chosen[0], !exec.no_pin)?;
+        return Ok(if interrupted {
+            ExitCode::from(EXIT_INTERRUPTED)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
     for (i, index) in chosen.into_iter().enumerate() {
         if i > 0 {
             println!();

@@ -60,12 +60,19 @@ pub fn measure(name: &str, policy: &str, pin: bool) -> anyhow::Result<Measured> 
     let run = exec::run(&plan, &machine, policy, &options, &mut |_| {})
         .ok_or_else(|| anyhow::anyhow!("unknown policy {policy}"))?;
     let report = Report::new(&w.name, &w.description, &plan, &machine, &run);
-    let (spans, runs) = spans(&plan, &run.timeline);
-    Ok(Measured {
-        report,
-        spans,
-        runs,
-    })
+    Ok(Measured::new(&plan, report, &run.timeline))
+}
+
+impl Measured {
+    /// What a lesson needs from a finished run and its events.
+    pub fn new(plan: &Plan, report: Report, timeline: &Timeline) -> Measured {
+        let (spans, runs) = spans(plan, timeline);
+        Measured {
+            report,
+            spans,
+            runs,
+        }
+    }
 }
 
 /// Each group's span, and each worker's attempts per group, from a recorded timeline.
@@ -361,7 +368,13 @@ pub fn run_lesson(
         ));
         measured.push(measure(lesson.workload, policy, pin)?);
     }
-    let conclusion = match lesson.workload {
+    let conclusion = conclude(index, &measured);
+    Ok(lesson_text(index, Some(&conclusion)))
+}
+
+/// The conclusion of lesson `index` from its runs, one per policy of the lesson, in order.
+pub fn conclude(index: usize, measured: &[Measured]) -> String {
+    match LESSONS[index].workload {
         "task-vs-data" => task_vs_data_conclusion(&measured[0].report, &measured[0].spans),
         "granularity" => granularity_conclusion(&measured[0].report, &measured[0].spans),
         "imbalance" => balance_conclusion(&measured[0].report, &measured[1].report),
@@ -372,7 +385,12 @@ pub fn run_lesson(
             (big_on_slow(&measured[0]), big_on_slow(&measured[1])),
         ),
         _ => faults_conclusion(&measured[0].report),
-    };
+    }
+}
+
+/// Lesson `index` in words: its idea, what to watch, how to try it, and what was measured.
+pub fn lesson_text(index: usize, conclusion: Option<&str>) -> String {
+    let lesson = &LESSONS[index];
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -389,8 +407,10 @@ pub fn run_lesson(
         lesson.workload,
         lesson.policies.last().copied().unwrap_or("steal")
     );
-    let _ = writeln!(out, "  Measured: {conclusion}");
-    Ok(out)
+    if let Some(conclusion) = conclusion {
+        let _ = writeln!(out, "  Measured: {conclusion}");
+    }
+    out
 }
 
 #[cfg(test)]

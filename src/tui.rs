@@ -78,6 +78,58 @@ pub struct Session<'a> {
     pub keep_events: bool,
     /// A recorded run shown first (replaying) instead of starting a run under `policy`.
     pub recorded: Option<&'a crate::recording::Recording>,
+    /// The tour lesson this session teaches (its policies run instead of `policy`).
+    pub lesson: Option<usize>,
+}
+
+/// A session for tour lesson `index`, on its shipped workload.
+pub fn lesson_session(index: usize) -> Result<(crate::workload::Loaded, Plan, ResolvedMachine)> {
+    let lesson = &crate::tour::LESSONS[index];
+    let loaded = crate::workload::find(lesson.workload)?;
+    let machine = loaded
+        .workload
+        .resolve_machine(&crate::workload::Overrides::default())
+        .map_err(anyhow::Error::msg)?;
+    let plan = Plan::new(&loaded.workload, loaded.workload.seed);
+    Ok((loaded, plan, machine))
+}
+
+/// Runs the TUI like [`run`]; when the user asks for the tour (`t`), its lessons follow, one
+/// session each, for as long as they press `t`. Returns the first session's state (interrupted
+/// if any session was).
+pub fn run_with_tour(session: Session<'_>) -> Result<App> {
+    let pin = session.pin;
+    let mut first = run(session)?;
+    if let Some(index) = first.next_lesson.take() {
+        first.interrupted |= run_tour(index, pin)?;
+    }
+    Ok(first)
+}
+
+/// The guided tour in the TUI from lesson `from`, one session per lesson, for as long as the
+/// user presses `t`. Returns whether it was left with Ctrl-C.
+pub fn run_tour(from: usize, pin: bool) -> Result<bool> {
+    let mut next = Some(from);
+    while let Some(index) = next {
+        let (loaded, plan, machine) = lesson_session(index)?;
+        let w = &loaded.workload;
+        let app = run(Session {
+            workload: &w.name,
+            description: &w.description,
+            plan,
+            machine,
+            policy: "steal",
+            pin,
+            keep_events: false,
+            recorded: None,
+            lesson: Some(index),
+        })?;
+        if app.interrupted {
+            return Ok(true);
+        }
+        next = app.next_lesson;
+    }
+    Ok(false)
 }
 
 /// Runs the TUI until the user quits, and returns its final state (the runs of the session).
@@ -91,6 +143,7 @@ pub fn run(session: Session<'_>) -> Result<App> {
         pin,
         keep_events,
         recorded,
+        lesson,
     } = session;
     if !stdout().is_terminal() {
         bail!("the TUI needs a terminal on stdout; use --headless");
@@ -109,6 +162,9 @@ pub fn run(session: Session<'_>) -> Result<App> {
     app.keep_events = keep_events;
     if let Some(recording) = recorded {
         app.add_recorded(recording);
+    }
+    if let Some(index) = lesson {
+        app.start_lesson(index);
     }
     app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let (tx, rx) = channel::unbounded::<Msg>();

@@ -46,6 +46,8 @@ pub struct RunView {
     ticks: usize,
     /// Set once the run has ended.
     pub finished: Option<Finished>,
+    /// Every event, kept in a lesson (its conclusion needs the groups' spans).
+    pub events: Option<crate::record::Timeline>,
 }
 
 impl RunView {
@@ -59,6 +61,7 @@ impl RunView {
             depth_stride: 1,
             ticks: 0,
             finished: None,
+            events: None,
         }
     }
 
@@ -233,6 +236,12 @@ pub struct App {
     pub timeline_width: usize,
     /// The diagnostics shown, refreshed a few times a second (they scan the whole run).
     pub diagnostics: Vec<String>,
+    /// The tour lesson this session shows (an index into `tour::LESSONS`).
+    pub lesson: Option<usize>,
+    /// The lesson's conclusion, once its runs have finished.
+    pub conclusion: Option<String>,
+    /// The lesson to show next: set by `t`, which ends this session.
+    pub next_lesson: Option<usize>,
 }
 
 impl App {
@@ -276,6 +285,24 @@ impl App {
             stop_current: false,
             timeline_width: 100,
             diagnostics: Vec::new(),
+            lesson: None,
+            conclusion: None,
+            next_lesson: None,
+        }
+    }
+
+    /// Makes this session tour lesson `index`: its policies run in turn (stacked when more
+    /// than one), and their events are kept for the conclusion.
+    pub fn start_lesson(&mut self, index: usize) {
+        let lesson = &crate::tour::LESSONS[index];
+        self.lesson = Some(index);
+        self.queued_runs = lesson
+            .policies
+            .iter()
+            .filter_map(|p| schedlab_policies::find(p).map(|info| info.name))
+            .collect();
+        if self.queued_runs.len() > 1 {
+            self.compare = Some(self.runs.len()..self.runs.len() + self.queued_runs.len());
         }
     }
 
@@ -320,7 +347,14 @@ impl App {
             kept.workers[chunk.worker].extend_from_slice(&chunk.events);
         }
         let plan = &self.plan;
+        let workers = self.machine.workers();
         if let Some(run) = self.runs.last_mut() {
+            if self.lesson.is_some() {
+                run.events
+                    .get_or_insert_with(|| crate::record::Timeline::new(workers))
+                    .workers[chunk.worker]
+                    .extend_from_slice(&chunk.events);
+            }
             run.lanes.add(chunk.worker, &chunk.events, &|task| {
                 plan.locate(task).0 as u16
             });
@@ -384,6 +418,34 @@ impl App {
                 group_waits,
             });
         }
+        self.conclude_lesson();
+    }
+
+    /// Draws the lesson's conclusion from the latest finished run of each of its policies.
+    fn conclude_lesson(&mut self) {
+        let Some(index) = self.lesson else {
+            return;
+        };
+        let mut measured = Vec::new();
+        for policy in crate::tour::LESSONS[index].policies {
+            let run = self.runs.iter().rev().find(|r| {
+                r.policy == *policy && r.finished.as_ref().is_some_and(|f| !f.report.interrupted)
+            });
+            let Some((run, finished)) = run.and_then(|r| r.finished.as_ref().map(|f| (r, f)))
+            else {
+                return;
+            };
+            let events = run
+                .events
+                .clone()
+                .unwrap_or_else(|| crate::record::Timeline::new(self.machine.workers()));
+            measured.push(crate::tour::Measured::new(
+                &self.plan,
+                finished.report.clone(),
+                &events,
+            ));
+        }
+        self.conclusion = Some(crate::tour::conclude(index, &measured));
     }
 
     /// Applies a user action.
@@ -525,6 +587,11 @@ impl App {
                 self.view.replay = Some(r.at(0));
                 self.view.follow = true;
                 self.view.paused = false;
+            }
+            Action::Tour => {
+                let next = self.lesson.map_or(0, |i| i + 1);
+                self.next_lesson = (next < crate::tour::LESSONS.len()).then_some(next);
+                self.quit = true;
             }
             Action::ToggleGroups => self.view.by_group = !self.view.by_group,
             Action::Rows(n) => {

@@ -36,6 +36,8 @@ pub enum Action {
     Scrub(i32),
     /// Replay from the start.
     Rewind,
+    /// Start the guided tour, or go on to its next lesson.
+    Tour,
     /// Toggle the per-group view of the histogram.
     ToggleGroups,
     /// Scroll the core rows by this many.
@@ -71,6 +73,7 @@ pub fn key_action(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('{') => Action::Scrub(-5),
         KeyCode::Char('}') => Action::Scrub(5),
         KeyCode::Home | KeyCode::Char('0') => Action::Rewind,
+        KeyCode::Char('t') => Action::Tour,
         KeyCode::Char('g') => Action::ToggleGroups,
         KeyCode::Char('v') => Action::ToggleSpeedGroups,
         KeyCode::Up => Action::Rows(-1),

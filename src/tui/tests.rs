@@ -726,3 +726,65 @@ fn repeated_runs_show_their_spread_and_whether_differences_are_noise() {
         "a verdict:\n{text}"
     );
 }
+
+#[test]
+fn t_starts_the_tour_and_goes_on_lesson_by_lesson() {
+    let mut app = app_with(&workers(2), "steal");
+    app.apply(Action::Tour);
+    assert!(app.quit, "the session ends for the lesson's own");
+    assert_eq!(app.next_lesson, Some(0), "the tour starts at lesson 1");
+    let (loaded, plan, machine) = super::lesson_session(5).expect("lesson 6 loads");
+    let mut last = App::new(&loaded.workload.name, "", plan, machine, "steal");
+    last.start_lesson(5);
+    last.apply(Action::Tour);
+    assert_eq!(
+        last.next_lesson, None,
+        "t after the last lesson ends the tour"
+    );
+}
+
+/// Runs every queued run of `app` for real, feeding its chunks and result as the TUI does.
+fn run_for_real(app: &mut App) {
+    while let Some(policy) = app.next_run() {
+        let (tx, rx) = crossbeam::channel::unbounded();
+        let options = crate::exec::RunOptions {
+            record: true,
+            pin: false,
+            stop: None,
+            events: Some(tx),
+        };
+        let result = crate::exec::run(&app.plan, &app.machine, policy, &options, &mut |_| {})
+            .expect("known policy");
+        for chunk in rx.try_iter() {
+            app.add_chunk(&chunk);
+        }
+        app.finished(&result);
+    }
+}
+
+#[test]
+fn a_lesson_runs_its_policies_side_by_side_and_concludes_from_them() {
+    // Lesson 3: rr against steal on `imbalance`.
+    let (loaded, plan, machine) = super::lesson_session(2).expect("lesson 3 loads");
+    let w = &loaded.workload;
+    let mut app = App::new(&w.name, &w.description, plan, machine, "steal");
+    app.start_lesson(2);
+    assert_eq!(app.queued_runs, vec!["rr", "steal"]);
+    assert_eq!(
+        app.compare,
+        Some(0..2),
+        "the two runs are stacked on one axis"
+    );
+    run_for_real(&mut app);
+    let conclusion = app.conclusion.clone().expect("both runs finished");
+    let [rr, steal] = [0, 1].map(|i| app.runs[i].finished.as_ref().unwrap().report.clone());
+    let expected = crate::tour::balance_conclusion(&rr, &steal);
+    assert_eq!(conclusion, expected, "measured from these two runs");
+    let terminal = draw(&app, 160, 50);
+    let text = rows(terminal.backend().buffer()).join("\n");
+    assert!(
+        text.contains("lesson 3 of 6: Scheduling and load balancing"),
+        "{text}"
+    );
+    assert!(text.contains("Measured: "), "{text}");
+}

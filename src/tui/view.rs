@@ -66,7 +66,11 @@ impl Widget for &App {
         let spare = area
             .height
             .saturating_sub(3 + 9 + 1 + self.rows().len() as u16 + 5);
-        let runs_rows = (self.runs.len().clamp(1, 10) as u16).min(spare.max(2)) + 3;
+        let runs_rows = if self.lesson.is_some() {
+            spare.clamp(4, 6) + 2
+        } else {
+            (self.runs.len().clamp(1, 10) as u16).min(spare.max(2)) + 3
+        };
         let [header, timeline, panels, runs, footer] = Layout::vertical([
             Constraint::Length(3),
             Constraint::Min(6),
@@ -78,11 +82,15 @@ impl Widget for &App {
         self.render_header(header, buf);
         self.render_timeline(timeline, buf);
         self.render_panels(panels, buf);
-        self.render_runs(runs, buf);
-        let keys = if area.width >= 140 {
-            " ? help  q quit  space pause  p/1-4 policy  r re-run  c compare all  ←→ scroll  +- zoom  f follow  s slow replay  g groups  v speed rows"
+        if self.lesson.is_some() {
+            self.render_lesson(runs, buf);
         } else {
-            " ? help (all keys)  q quit  p/1-4 policy  c compare  ←→ +- scroll, zoom  s slow replay"
+            self.render_runs(runs, buf);
+        }
+        let keys = if area.width >= 140 {
+            " ? help  q quit  space pause  p/1-4 policy  r re-run  c compare all  ←→ scroll  +- zoom  f follow  s slow replay  g groups  v speed rows  t tour"
+        } else {
+            " ? help (all keys)  q quit  p/1-4 policy  c compare  ←→ +- scroll, zoom  s slow replay  t tour"
         };
         Paragraph::new(keys)
             .style(self.style(Style::default().add_modifier(Modifier::REVERSED)))
@@ -659,6 +667,43 @@ impl App {
             .render(area, buf);
     }
 
+    fn render_lesson(&self, area: Rect, buf: &mut Buffer) {
+        let Some(index) = self.lesson else {
+            return;
+        };
+        let lesson = &crate::tour::LESSONS[index];
+        let bold = self.style(Style::default().add_modifier(Modifier::BOLD));
+        let measured = match &self.conclusion {
+            Some(c) => Line::from(vec![Span::styled("Measured: ", bold), Span::raw(c.clone())]),
+            None => Line::from(format!(
+                "Measured: running {}…",
+                lesson.policies.join(", then ")
+            )),
+        };
+        let text = vec![
+            Line::from(Span::styled(lesson.idea, Style::default())),
+            Line::from(vec![
+                Span::styled("Watch: ", bold),
+                Span::raw(format!("{}.", lesson.watch)),
+            ]),
+            measured,
+        ];
+        let next = if index + 1 < crate::tour::LESSONS.len() {
+            "t next lesson"
+        } else {
+            "t end the tour"
+        };
+        Paragraph::new(text)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(format!(
+                " lesson {} of {}: {} ({next}, q leave) ",
+                index + 1,
+                crate::tour::LESSONS.len(),
+                lesson.title
+            )))
+            .render(area, buf);
+    }
+
     fn render_help(&self, area: Rect, buf: &mut Buffer) {
         let text = "\
 Each row is one core; time flows left to right on a shared axis.
@@ -679,9 +724,10 @@ Keys
   s  replay the last run slowed down: 1/10, 1/100, 1/1000, off
   [ ]  scrub the replay by 1/20 of the run ({ } by 1/4)   0 or Home  replay from the start
      (in a replay, space pauses and resumes the playhead)
-  g  wait histogram per group       ↑ ↓  scroll cores     v  one row per speed class";
+  g  wait histogram per group       ↑ ↓  scroll cores     v  one row per speed class
+  t  the guided tour: one lesson per idea, each run here; t again for the next lesson";
         let w = 96.min(area.width.saturating_sub(2));
-        let h = 23.min(area.height.saturating_sub(2));
+        let h = 24.min(area.height.saturating_sub(2));
         let popup = Rect::new(
             area.x + (area.width - w) / 2,
             area.y + (area.height - h) / 2,
