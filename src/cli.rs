@@ -211,6 +211,10 @@ struct SweepArgs {
     /// Write the points as CSV to PATH (`-` for stdout).
     #[arg(long, value_name = "PATH")]
     csv: Option<String>,
+    /// No chart: progress on stderr, the table on stdout. (In a terminal the points are
+    /// drawn on log axes as they are measured, and the table printed when you leave.)
+    #[arg(long)]
+    headless: bool,
     #[command(flatten)]
     exec: ExecArgs,
 }
@@ -724,23 +728,33 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
         }
     };
     let scaling = matches!(axis, Axis::Scaling { .. });
-    let tty = std::io::stderr().is_terminal();
-    let points = sweep::run(
-        &axis,
-        &args.policies,
-        total_ns,
-        args.seed,
-        !args.exec.no_pin,
-        &mut |line| {
-            if tty {
-                eprint!("\r\x1b[K{line}");
-            } else {
-                eprintln!("schedlab: {line}");
-            }
-        },
-    )?;
-    if tty {
-        eprint!("\r\x1b[K");
+    sweep::check(&axis, &args.policies, total_ns)?;
+    let (points, stopped) = if !args.headless && std::io::stdout().is_terminal() {
+        sweep_chart(args, axis, total_ns, scaling)?
+    } else {
+        let tty = std::io::stderr().is_terminal();
+        let points = sweep::run(
+            &axis,
+            &args.policies,
+            total_ns,
+            args.seed,
+            !args.exec.no_pin,
+            &mut |step| match step {
+                sweep::Step::Running(line) if tty => eprint!("\r\x1b[K{line}"),
+                sweep::Step::Running(line) => eprintln!("schedlab: {line}"),
+                sweep::Step::Measured(_) => {}
+            },
+        )?;
+        if tty {
+            eprint!("\r\x1b[K");
+        }
+        (points, false)
+    };
+    if stopped {
+        eprintln!(
+            "schedlab: sweep stopped after {} points; these are the points measured",
+            points.len()
+        );
     }
     let table = sweep::table(&points, scaling);
     if args.json.as_deref() == Some("-") || args.csv.as_deref() == Some("-") {
@@ -762,6 +776,49 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
         })?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a sweep on its own thread while the chart shows its points as they come; returns
+/// the points and whether the user left before the end.
+fn sweep_chart(
+    args: &SweepArgs,
+    axis: crate::sweep::Axis,
+    total_ns: u64,
+    scaling: bool,
+) -> Result<(Vec<crate::sweep::Point>, bool)> {
+    use crate::tui::chart::{self, SweepMsg, SweepView};
+    let (tx, rx) = crossbeam::channel::unbounded();
+    let policies = args.policies.clone();
+    let (seed, pin) = (args.seed, !args.exec.no_pin);
+    std::thread::Builder::new()
+        .name("schedlab-sweep".into())
+        .spawn(move || {
+            let result = crate::sweep::run(&axis, &policies, total_ns, seed, pin, &mut |step| {
+                let _ = tx.send(match step {
+                    crate::sweep::Step::Running(line) => SweepMsg::Running(line.to_string()),
+                    crate::sweep::Step::Measured(p) => SweepMsg::Point(p.clone()),
+                });
+            });
+            let _ = tx.send(SweepMsg::Done(
+                result.err().map(|e| format!("error: {e:#}")),
+            ));
+        })?;
+    let title = if scaling {
+        format!("scaling, {} ms of work at each point", args.total_ms)
+    } else {
+        format!(
+            "granularity {}, {} ms of work at each point",
+            args.sizes, args.total_ms
+        )
+    };
+    chart::run(
+        SweepView {
+            title,
+            scaling,
+            ..SweepView::default()
+        },
+        rx,
+    )
 }
 
 /// The comparison table of `compare`.

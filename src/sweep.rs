@@ -291,14 +291,23 @@ fn fmt_duration(d: Duration) -> String {
     }
 }
 
-/// Runs a sweep, after [`check`]; `progress` hears about each point before it runs.
+/// What a running sweep reports.
+pub enum Step<'a> {
+    /// This runs now.
+    Running(&'a str),
+    /// This point was measured.
+    Measured(&'a Point),
+}
+
+/// Runs a sweep, after [`check`]; `progress` hears about each run before it starts and each
+/// point once measured.
 pub fn run(
     what: &Axis,
     policies: &[String],
     total_ns: u64,
     seed: u64,
     pin: bool,
-    progress: &mut dyn FnMut(&str),
+    progress: &mut dyn FnMut(Step),
 ) -> Result<Vec<Point>> {
     check(what, policies, total_ns)?;
     let mut points = Vec::new();
@@ -307,18 +316,19 @@ pub fn run(
             for &size in sizes {
                 let tasks = task_count(total_ns, size);
                 // One worker is the baseline of the speedup; the policy hardly matters there.
-                progress(&format!(
+                progress(Step::Running(&format!(
                     "{tasks} tasks of {} on 1 worker (baseline)",
                     fmt_ns(size)
-                ));
+                )));
                 let alone = run_point("fifo", size, tasks, 1, seed, pin)?.makespan_ns;
                 for policy in policies {
-                    progress(&format!(
+                    progress(Step::Running(&format!(
                         "{tasks} tasks of {} under {policy} on {workers} workers",
                         fmt_ns(size)
-                    ));
+                    )));
                     let report = run_point(policy, size, tasks, *workers, seed, pin)?;
                     points.push(point(policy, size, tasks, &report, alone, false));
+                    progress(Step::Measured(&points[points.len() - 1]));
                 }
             }
         }
@@ -329,23 +339,24 @@ pub fn run(
             // speedups are measured against; they are not points of the sweep.
             if workers.first() != Some(&1) {
                 for policy in policies {
-                    progress(&format!(
+                    progress(Step::Running(&format!(
                         "{tasks} tasks of {} under {policy} on 1 worker (baseline)",
                         fmt_ns(*size_ns)
-                    ));
+                    )));
                     let report = run_point(policy, *size_ns, tasks, 1, seed, pin)?;
                     alone.insert(policy.clone(), report.makespan_ns);
                 }
             }
             for &n in workers {
                 for policy in policies {
-                    progress(&format!(
+                    progress(Step::Running(&format!(
                         "{tasks} tasks of {} under {policy} on {n} workers",
                         fmt_ns(*size_ns)
-                    ));
+                    )));
                     let report = run_point(policy, *size_ns, tasks, n, seed, pin)?;
                     let base = *alone.entry(policy.clone()).or_insert(report.makespan_ns);
                     points.push(point(policy, *size_ns, tasks, &report, base, true));
+                    progress(Step::Measured(&points[points.len() - 1]));
                 }
             }
         }

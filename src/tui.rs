@@ -7,6 +7,7 @@
 //! here can slow a worker: they only ever send whole chunks over an unbounded channel.
 
 pub mod app;
+pub mod chart;
 pub mod input;
 pub mod lanes;
 pub mod view;
