@@ -51,6 +51,55 @@ impl Drop for Guard {
     }
 }
 
+/// The thread that forwards terminal events. It stops when dropped, so that a session that
+/// follows (the tour's next lesson) gets every key: a reader left blocked in `read` would
+/// take the next key and lose it.
+pub(crate) struct Input {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Input {
+    /// Forwards each terminal event, wrapped by `wrap`, to `tx`.
+    pub(crate) fn spawn<T: Send + 'static>(
+        tx: Sender<T>,
+        wrap: fn(crossterm::event::Event) -> T,
+    ) -> Result<Input> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("schedlab-input".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    match crossterm::event::poll(Duration::from_millis(50)) {
+                        Ok(false) => {}
+                        Ok(true) => {
+                            let sent = crossterm::event::read()
+                                .is_ok_and(|event| tx.send(wrap(event)).is_ok());
+                            if !sent {
+                                break;
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+            })?;
+        Ok(Input {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Input {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// The CPU time this thread has used, from the kernel's scheduler statistics (Linux).
 fn thread_cpu_time() -> Option<Duration> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
@@ -169,16 +218,7 @@ pub fn run(session: Session<'_>) -> Result<App> {
     }
     app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let (tx, rx) = channel::unbounded::<Msg>();
-    let input_tx = tx.clone();
-    std::thread::Builder::new()
-        .name("schedlab-input".into())
-        .spawn(move || {
-            while let Ok(event) = crossterm::event::read() {
-                if input_tx.send(Msg::Input(event)).is_err() {
-                    break;
-                }
-            }
-        })?;
+    let _input = Input::spawn(tx.clone(), Msg::Input)?;
 
     let plan = Arc::new(app.plan.clone());
     let mut stop: Option<Arc<AtomicBool>> = None;

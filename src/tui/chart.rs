@@ -285,15 +285,7 @@ pub fn run(mut view: SweepView, mut rx: Receiver<SweepMsg>) -> Result<(Vec<Point
     crate::cli::TUI_ACTIVE.store(true, std::sync::atomic::Ordering::SeqCst);
     view.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let (input_tx, mut input) = channel::unbounded();
-    std::thread::Builder::new()
-        .name("schedlab-input".into())
-        .spawn(move || {
-            while let Ok(event) = crossterm::event::read() {
-                if input_tx.send(event).is_err() {
-                    break;
-                }
-            }
-        })?;
+    let _input = super::Input::spawn(input_tx, |event| event)?;
     let interrupt = crate::cli::interrupt_flag();
     let stopped = loop {
         terminal.draw(|frame| frame.render_widget(&view, frame.area()))?;

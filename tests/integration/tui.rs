@@ -209,6 +209,23 @@ fn tui_starts_helps_reruns_and_quits_cleanly() {
     walk(&session, "steal", "hetero");
 }
 
+/// The SGR parameters in `screen` that set a colour (foreground or background, 16, 256 or
+/// true colour). Attributes such as bold and underline are not colour, and NO_COLOR allows them.
+fn colour_codes(screen: &str) -> Vec<String> {
+    screen
+        .split("\x1b[")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('m').map(|(params, _)| params))
+        .filter(|params| {
+            params.split(';').any(|p| {
+                p.parse::<u32>()
+                    .is_ok_and(|n| matches!(n, 30..=38 | 40..=48 | 90..=97 | 100..=107))
+            })
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 /// Under NO_COLOR the screen carries no colour, and states are still told apart: an idle
 /// core shows '·'. Round-robin is the policy here because it leaves a core idle for certain
 /// (the other holds the 100 ms task and half the small ones), where stealing may not.
@@ -221,9 +238,86 @@ fn tui_without_colour_shows_states_by_symbol() {
         shows_cores(s) && lanes(s).iter().any(|l| l.contains('·'))
     });
     let coloured = session.screen(true);
+    let colours = colour_codes(&coloured);
     assert!(
-        !coloured.contains('\x1b'),
-        "no colour or attribute under NO_COLOR:\n{coloured:?}"
+        colours.is_empty(),
+        "no colour under NO_COLOR, found {colours:?} in:\n{coloured:?}"
     );
     walk(&session, "rr", "steal");
+}
+
+/// A shell command running the binary with `args`, then its exit status (see [`command`]).
+fn command_with(args: &str) -> String {
+    let bin = env!("CARGO_BIN_EXE_schedlab");
+    format!("'{bin}' {args}; echo EXIT=$? ; sleep 30")
+}
+
+#[test]
+fn a_recording_replays_pauses_rewinds_and_quits() {
+    let Some(session) = Session::start(&command_with("replay tests/recordings/faults-v1.rec"))
+    else {
+        return;
+    };
+    session.wait_for("the recorded run replaying", |s| {
+        shows_cores(s) && s.lines().next().is_some_and(|h| h.contains("replaying"))
+    });
+    session.send("Space");
+    session.wait_for("the replay to pause", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|h| h.contains("replay paused"))
+    });
+    session.send("0");
+    session.wait_for("the playhead back at the start", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|h| h.contains("replay paused") && h.contains("at 0 ns"))
+    });
+    session.send("q");
+    let screen = session.wait_for("the binary to exit", |s| s.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+}
+
+#[test]
+fn the_sweep_is_charted_as_it_runs_and_its_table_printed_after() {
+    let Some(session) = Session::start(&command_with(
+        "sweep --total-ms 4 --sizes 10us..1ms --policies rr,steal --workers 2 --no-pin",
+    )) else {
+        return;
+    };
+    let screen = session.wait_for("the finished chart", |s| {
+        s.contains("q: leave and print the table")
+    });
+    // Five sizes (two steps a decade) under two policies.
+    assert!(screen.contains("10 points measured"), "{screen}");
+    assert!(
+        screen.contains("task size (log₁₀)") && screen.contains("100µs"),
+        "{screen}"
+    );
+    session.send("q");
+    let screen = session.wait_for("the binary to exit", |s| s.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        screen.contains("<- best"),
+        "the table follows the chart:\n{screen}"
+    );
+}
+
+#[test]
+fn t_walks_the_guided_tour_in_the_tui() {
+    let Some(session) = Session::start(&command("-u NO_COLOR", "steal")) else {
+        return;
+    };
+    session.wait_for("the timeline", shows_cores);
+    session.send("t");
+    session.wait_for("lesson 1 measured", |s| {
+        s.contains("lesson 1 of 6: Distinct tasks vs data-parallel chunks")
+            && s.contains("Measured: ")
+            && !s.contains("Measured: running")
+    });
+    session.send("t");
+    session.wait_for("lesson 2", |s| s.contains("lesson 2 of 6: Granularity"));
+    session.send("q");
+    let screen = session.wait_for("the binary to exit", |s| s.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
 }
