@@ -454,6 +454,58 @@ fn critical_path(plan: &Plan, hists: &[Histogram<u64>]) -> (u64, Vec<String>) {
     (length, chain)
 }
 
+/// Where and when one task attempt ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    /// The task.
+    pub task: u32,
+    /// The worker that ran it.
+    pub worker: usize,
+    /// Its body's start, ns.
+    pub start_ns: u64,
+    /// Its body's end, ns.
+    pub end_ns: u64,
+}
+
+/// The attempts the critical path runs through: in each group of `critical_groups`, its
+/// longest recorded attempt, which is the group's weight in [`Report::critical_path_ns`].
+pub fn critical_attempts(
+    plan: &Plan,
+    critical_groups: &[String],
+    timeline: &crate::record::Timeline,
+) -> Vec<Attempt> {
+    use crate::record::Kind;
+    let wanted: Vec<usize> = critical_groups
+        .iter()
+        .filter_map(|name| plan.groups.iter().position(|g| g.name == *name))
+        .collect();
+    let mut longest: Vec<Option<Attempt>> = vec![None; plan.groups.len()];
+    for (worker, events) in timeline.workers.iter().enumerate() {
+        for (i, e) in events.iter().enumerate() {
+            if e.kind != Kind::Run {
+                continue;
+            }
+            let (g, _) = plan.locate(e.task);
+            if !wanted.contains(&g) {
+                continue;
+            }
+            let Some(end) = events[i + 1..].iter().find(|n| !n.kind.is_inside_task()) else {
+                continue;
+            };
+            let attempt = Attempt {
+                task: e.task,
+                worker,
+                start_ns: e.t,
+                end_ns: end.t,
+            };
+            if longest[g].is_none_or(|l| end.t - e.t > l.end_ns - l.start_ns) {
+                longest[g] = Some(attempt);
+            }
+        }
+    }
+    wanted.iter().filter_map(|&g| longest[g]).collect()
+}
+
 /// A duration for people: `812 ns`, `12.3 µs`, `4.56 ms`, `1.23 s`.
 pub fn fmt_ns(ns: u64) -> String {
     let x = ns as f64;

@@ -3,7 +3,8 @@
 //! One track per worker (`core N`), a complete (`X`) event per task attempt with its group,
 //! task, attempt and outcome in `args`, the emulated slowdown nested inside it, scheduler and
 //! idle spans as their own events, an instant mark on the thief's track at each steal, and
-//! counter tracks of the ready-queue depth (total, and per worker) sampled every 10 ms.
+//! counter tracks of the ready-queue depth (total, and per worker) sampled every 10 ms, the
+//! attempts on the critical path flagged (`critical_path` in `args`) and its bound marked.
 //! Times are microseconds in 1024ths (about a nanosecond), exact in a double. Spans of one
 //! track never overlap: each recorded event starts a span that ends where the worker's next
 //! event starts.
@@ -116,6 +117,7 @@ pub fn write(
     until: Option<u64>,
 ) -> io::Result<()> {
     let end = until.map_or(report.makespan_ns, |t| t.min(report.makespan_ns));
+    let critical = crate::report::critical_attempts(plan, &report.critical_groups, timeline);
     let group_names: Vec<String> = plan.groups.iter().map(|g| json_str(&g.name)).collect();
     writeln!(out, "{{\"displayTimeUnit\":\"ns\",\"traceEvents\":[")?;
     let title = json_str(&format!(
@@ -147,8 +149,19 @@ pub fn write(
             Some(_) => (events.partition_point(|e| e.t < end), end),
             None => (events.len(), report.makespan_ns),
         };
-        write_track(out, w, &events[..kept], plan, &group_names, last_end)?;
+        let critical: Vec<u64> = critical
+            .iter()
+            .filter(|a| a.worker == w)
+            .map(|a| a.start_ns)
+            .collect();
+        let track = Track {
+            worker: w,
+            events: &events[..kept],
+            critical: &critical,
+        };
+        write_track(out, &track, plan, &group_names, last_end)?;
     }
+    write_critical_track(out, plan, report, &critical, end)?;
     if until.is_some() {
         write!(
             out,
@@ -187,14 +200,79 @@ pub fn write(
     writeln!(out, "\n]}}")
 }
 
+/// A track after the cores' (`critical path`) holding a copy of each attempt on the critical
+/// path and a mark at its bound, so the chain reads left to right on one line.
+fn write_critical_track(
+    out: &mut dyn Write,
+    plan: &Plan,
+    report: &Report,
+    critical: &[crate::report::Attempt],
+    end: u64,
+) -> io::Result<()> {
+    if report.critical_path_ns == 0 {
+        return Ok(());
+    }
+    let tid = report.workers.len();
+    let span = crate::report::fmt_ns(report.critical_path_ns);
+    write!(
+        out,
+        ",\n{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{tid},\"args\":{{\"name\":{}}}}}",
+        json_str(&format!("critical path ({span})"))
+    )?;
+    write!(
+        out,
+        ",\n{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":{tid},\"args\":{{\"sort_index\":{tid}}}}}"
+    )?;
+    let mut attempts: Vec<&crate::report::Attempt> =
+        critical.iter().filter(|a| a.start_ns < end).collect();
+    attempts.sort_by_key(|a| a.start_ns);
+    let mut last_end = 0;
+    for a in attempts {
+        // Copies on one track must not overlap; a chain's attempts follow one another.
+        let start = a.start_ns.max(last_end);
+        let stop = a.end_ns.min(end).max(start);
+        last_end = stop;
+        write!(
+            out,
+            ",\n{{\"name\":{},\"cat\":\"critical\",\"ph\":\"X\",\"pid\":1,\"tid\":{tid},\"ts\":{},\"dur\":{}}}",
+            json_str(&format!(
+                "{}#{} on core {}",
+                plan.groups[plan.locate(a.task).0].name,
+                plan.locate(a.task).1,
+                a.worker
+            )),
+            us(start),
+            dur(start, stop)
+        )?;
+    }
+    if report.critical_path_ns <= end {
+        write!(
+            out,
+            ",\n{{\"name\":{},\"cat\":\"critical\",\"ph\":\"I\",\"s\":\"t\",\"pid\":1,\"tid\":{tid},\"ts\":{}}}",
+            json_str(&format!(
+                "critical path bound: {span}, no schedule finishes sooner"
+            )),
+            us(report.critical_path_ns)
+        )?;
+    }
+    Ok(())
+}
+
+/// One worker's events and which of its attempts lie on the critical path (by start time).
+struct Track<'a> {
+    worker: usize,
+    events: &'a [Event],
+    critical: &'a [u64],
+}
+
 fn write_track(
     out: &mut dyn Write,
-    w: usize,
-    events: &[Event],
+    track: &Track,
     plan: &Plan,
     group_names: &[String],
     makespan: u64,
 ) -> io::Result<()> {
+    let (w, events) = (track.worker, track.events);
     let end_of = |i: usize| events.get(i + 1).map_or(makespan.max(events[i].t), |e| e.t);
     let mut i = 0;
     while i < events.len() {
@@ -217,12 +295,17 @@ fn write_track(
                 let name = json_str(&format!("{}#{index}", plan.groups[g].name));
                 write!(
                     out,
-                    ",\n{{\"name\":{name},\"cat\":\"task\",\"ph\":\"X\",\"pid\":1,\"tid\":{w},\"ts\":{},\"dur\":{},\"args\":{{\"group\":{},\"task\":{},\"attempt\":{},\"outcome\":\"{outcome}\"}}}}",
+                    ",\n{{\"name\":{name},\"cat\":\"task\",\"ph\":\"X\",\"pid\":1,\"tid\":{w},\"ts\":{},\"dur\":{},\"args\":{{\"group\":{},\"task\":{},\"attempt\":{},\"outcome\":\"{outcome}\"{}}}}}",
                     us(e.t),
                     dur(e.t, end),
                     group_names[g],
                     e.task,
                     e.attempt,
+                    if track.critical.contains(&e.t) {
+                        ",\"critical_path\":true"
+                    } else {
+                        ""
+                    },
                 )?;
                 if e.aux > 0 {
                     write!(

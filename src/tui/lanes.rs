@@ -71,6 +71,8 @@ pub struct Lane {
     open: Option<Event>,
     /// Group of the task whose body is open.
     open_group: u16,
+    /// The task whose body is open.
+    open_task: u32,
     /// Body segments of the current attempt, kept until its outcome is known.
     pending: Vec<(u64, u64, Activity)>,
     /// Totals, ns.
@@ -91,16 +93,7 @@ pub struct Lane {
     pub failures: u64,
 }
 
-/// Where and when one task attempt ran.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Attempt {
-    /// The worker that ran it.
-    pub worker: usize,
-    /// Its body's start, ns.
-    pub start_ns: u64,
-    /// Its body's end, ns.
-    pub end_ns: u64,
-}
+pub use crate::report::Attempt;
 
 /// Every worker's lane, on one shared time axis.
 #[derive(Clone, Debug)]
@@ -185,6 +178,7 @@ impl Lanes {
                 if let (Some(first), Some(last)) = (lane.pending.first(), lane.pending.last()) {
                     let g = usize::from(lane.open_group);
                     let attempt = Attempt {
+                        task: lane.open_task,
                         worker,
                         start_ns: first.0,
                         end_ns: last.1,
@@ -208,6 +202,7 @@ impl Lanes {
             }
             if e.kind == Kind::Run {
                 lane.open_group = group_of(e.task);
+                lane.open_task = e.task;
                 lane.tasks += 1;
                 if e.aux > 0 {
                     lane.steals += 1;

@@ -459,13 +459,17 @@ fn trace_has_a_track_per_worker_and_well_formed_spans() {
     let events = array_field(&doc, "traceEvents", "trace");
 
     let mut thread_names: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut names: BTreeMap<u64, String> = BTreeMap::new();
     let mut tracks: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
     for e in events {
         let ph = str_field(e, "ph", "trace event");
         if ph == "M" && e["name"] == "thread_name" {
-            *thread_names
-                .entry(u64_field(e, "tid", "thread_name"))
-                .or_default() += 1;
+            let tid = u64_field(e, "tid", "thread_name");
+            *thread_names.entry(tid).or_default() += 1;
+            names.insert(
+                tid,
+                str_field(&e["args"], "name", "thread_name").to_string(),
+            );
         }
         if ph != "X" {
             continue;
@@ -486,8 +490,12 @@ fn trace_has_a_track_per_worker_and_well_formed_spans() {
                 .push((start, start + (dur * 1000.0).round() as u64));
         }
     }
-    let expected: BTreeMap<u64, usize> = [(0, 1), (1, 1)].into();
-    assert_eq!(thread_names, expected, "one thread_name per worker");
+    // One track per worker, then one for the critical path.
+    let expected: BTreeMap<u64, usize> = [(0, 1), (1, 1), (2, 1)].into();
+    assert_eq!(thread_names, expected, "one thread_name per track");
+    assert_eq!(names[&0], "core 0");
+    assert_eq!(names[&1], "core 1");
+    assert!(names[&2].starts_with("critical path ("), "{names:?}");
     assert!(
         tracks.keys().all(|tid| thread_names.contains_key(tid)),
         "task spans lie on worker tracks"

@@ -197,7 +197,15 @@ fn a_capped_trace_stays_under_its_size_and_says_where_it_was_cut() {
         assert!(end <= cut_ts + 1e-9, "{e} ends after the cut at {cut_ts}");
         tracks.insert(e["tid"].as_u64().unwrap());
     }
-    let names = events.iter().filter(|e| e["name"] == "thread_name").count();
+    let names = events
+        .iter()
+        .filter(|e| e["name"] == "thread_name")
+        .filter(|e| {
+            e["args"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("core "))
+        })
+        .count();
     assert_eq!(names, 3, "every core keeps its track");
     // (A third thread on this 2-core machine may not have been scheduled before the cut.)
     assert!(
@@ -221,5 +229,77 @@ fn a_capped_trace_stays_under_its_size_and_says_where_it_was_cut() {
         stderr_of(&refused).contains("is not a size like 50MB"),
         "{}",
         stderr_of(&refused)
+    );
+}
+
+#[test]
+fn traces_flag_the_critical_path_and_mark_its_bound() {
+    let trace = TempPath::new("critical.trace");
+    let json = TempPath::new("critical.json");
+    let output = schedlab()
+        .args([
+            "--workload",
+            "dependencies",
+            "--headless",
+            "--no-pin",
+            "--trace",
+        ])
+        .arg(&trace.0)
+        .arg("--json")
+        .arg(&json.0)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let report: Value = serde_json::from_str(&read(&json)).expect("JSON");
+    let chain: Vec<&str> = report["critical_groups"]
+        .as_array()
+        .expect("critical groups")
+        .iter()
+        .map(|g| g.as_str().unwrap())
+        .collect();
+    assert!(chain.len() > 1, "dependencies has a chain: {chain:?}");
+    let doc: Value = serde_json::from_str(&read(&trace)).expect("JSON");
+    let events = doc["traceEvents"].as_array().expect("events");
+    let flagged: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["args"]["critical_path"] == true)
+        .collect();
+    let groups: Vec<&str> = flagged
+        .iter()
+        .map(|e| e["args"]["group"].as_str().unwrap())
+        .collect();
+    let mut expected = chain.clone();
+    expected.sort();
+    let mut got = groups.clone();
+    got.sort();
+    assert_eq!(got, expected, "one flagged attempt per group of the chain");
+    // Each flagged attempt is its group's longest.
+    for f in &flagged {
+        let longest = events
+            .iter()
+            .filter(|e| e["cat"] == "task" && e["args"]["group"] == f["args"]["group"])
+            .map(|e| e["dur"].as_f64().unwrap())
+            .fold(0.0, f64::max);
+        assert_eq!(f["dur"].as_f64().unwrap(), longest, "{f}");
+    }
+    let bound = events
+        .iter()
+        .find(|e| {
+            e["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("critical path bound"))
+        })
+        .expect("the bound is marked");
+    // The critical path's own track repeats the chain's attempts, one after another.
+    let copies: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["cat"] == "critical" && e["ph"] == "X")
+        .collect();
+    assert_eq!(copies.len(), chain.len());
+    assert!(copies.iter().all(|c| c["tid"] == bound["tid"]), "one track");
+    let span_us = report["critical_path_ns"].as_f64().unwrap() / 1000.0;
+    assert!(
+        (bound["ts"].as_f64().unwrap() - span_us).abs() < 0.01,
+        "{bound}"
     );
 }
