@@ -227,7 +227,7 @@ struct Visit<'a> {
 impl WithPolicy for Visit<'_> {
     type Output = RunResult;
     fn with<P: Policy>(self) -> RunResult {
-        run_with::<P>(self.plan, self.machine, self.options, self.on_tick)
+        run_policy::<P>(self.plan, self.machine, self.options, self.on_tick)
     }
 }
 
@@ -267,7 +267,9 @@ struct Shared<'a, P> {
     start: u64,
 }
 
-fn run_with<P: Policy>(
+/// Runs `plan` under the policy type `P`, which need not be registered (tests use this to run
+/// policies that misbehave). [`run`] finds `P` by name.
+pub fn run_policy<P: Policy>(
     plan: &Plan,
     machine: &ResolvedMachine,
     options: &RunOptions,
