@@ -21,6 +21,16 @@ use crate::workload::{self, Loaded, Overrides, ResolvedMachine};
 pub const EXIT_INTERRUPTED: u8 = 130;
 /// Exit status for bad usage or bad input.
 pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status when the policy or the executor itself failed: a bug, not bad input (70 is
+/// `EX_SOFTWARE` of sysexits.h).
+pub const EXIT_CRASHED: u8 = 70;
+
+/// The policy or the executor panicked (a task's panic is caught and counted instead).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the run crashed in the policy or the executor, not in a task: {0}. This is a bug in schedlab (or in a policy being written); the message above says where"
+)]
+pub struct Crashed(pub String);
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -334,7 +344,11 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("schedlab: error: {e:#}");
-            ExitCode::from(EXIT_BAD_INPUT)
+            if e.downcast_ref::<Crashed>().is_some() {
+                ExitCode::from(EXIT_CRASHED)
+            } else {
+                ExitCode::from(EXIT_BAD_INPUT)
+            }
         }
     }
 }
@@ -382,7 +396,13 @@ fn prepare(arg: &str, machine: &MachineArgs) -> Result<Prepared> {
     })
 }
 
-fn execute(p: &Prepared, policy: &str, record: bool, pin: bool, progress: bool) -> RunResult {
+fn execute(
+    p: &Prepared,
+    policy: &str,
+    record: bool,
+    pin: bool,
+    progress: bool,
+) -> Result<RunResult> {
     let options = RunOptions {
         record,
         pin,
@@ -403,12 +423,17 @@ fn execute(p: &Prepared, policy: &str, record: bool, pin: bool, progress: bool) 
             );
         }
     };
-    let result = exec::run(&p.plan, &p.machine, policy, &options, &mut tick)
-        .expect("policy names are checked when parsing arguments");
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        exec::run(&p.plan, &p.machine, policy, &options, &mut tick)
+    }));
     if tty {
         eprint!("\r\x1b[K");
     }
-    result
+    match result {
+        Ok(Some(run)) => Ok(run),
+        Ok(None) => bail!("unknown policy {policy}"),
+        Err(panic) => Err(Crashed(exec::panic_message(&*panic)).into()),
+    }
 }
 
 fn report_of(p: &Prepared, run: &RunResult) -> Report {
@@ -480,7 +505,7 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
             args.policy,
             p.machine.workers()
         );
-        let run = execute(&p, &args.policy, need_events, !args.exec.no_pin, true);
+        let run = execute(&p, &args.policy, need_events, !args.exec.no_pin, true)?;
         let report = report_of(&p, &run);
         let interrupted = report.interrupted;
         print_summary(&report, &args.outputs);
@@ -616,7 +641,7 @@ fn compare(args: &CompareArgs) -> Result<ExitCode> {
             } else {
                 eprintln!("schedlab: {} under {policy}...", p.loaded.workload.name);
             }
-            let run = execute(&p, policy, false, !args.exec.no_pin, true);
+            let run = execute(&p, policy, false, !args.exec.no_pin, true)?;
             reports.push(report_of(&p, &run));
             if run.interrupted {
                 break 'rounds;

@@ -195,6 +195,15 @@ pub struct RunResult {
     pub samples: Vec<Progress>,
 }
 
+/// The message a panic carries, for saying what went wrong.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}
+
 /// Runs `plan` on `machine` under the policy named `policy`; `None` if no policy has that name.
 /// `on_tick` is called about every 10 ms from the calling thread while the run goes on.
 pub fn run(
@@ -339,7 +348,16 @@ pub fn run_policy<P: Policy>(
                         if let Some(core) = core {
                             core_affinity::set_for_current(core);
                         }
-                        shared.work(w, local, &parker, recorder)
+                        // Tasks' panics are caught per attempt; one that reaches here is the
+                        // policy's or the executor's. End the run so nobody waits for this
+                        // worker, then pass the panic on.
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            shared.work(w, local, &parker, recorder)
+                        }))
+                        .unwrap_or_else(|panic| {
+                            shared.end_run();
+                            std::panic::resume_unwind(panic)
+                        })
                     })
                     .expect("the OS refused to start a worker thread")
             })
@@ -349,13 +367,20 @@ pub fn run_policy<P: Policy>(
             samples.push(p.clone());
             on_tick(p);
         };
-        shared.release(
-            &mut released,
-            options.stop.as_deref(),
-            &mut keep,
-            &mut |t| t.drain(&own_rx),
-            &mut timeline,
-        );
+        let releasing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            shared.release(
+                &mut released,
+                options.stop.as_deref(),
+                &mut keep,
+                &mut |t| t.drain(&own_rx),
+                &mut timeline,
+            )
+        }));
+        if let Err(panic) = releasing {
+            // The workers must leave before the scope can end and the panic go on.
+            shared.end_run();
+            std::panic::resume_unwind(panic);
+        }
         handles
             .into_iter()
             .map(|h| {

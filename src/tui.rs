@@ -251,7 +251,7 @@ pub fn run(session: Session<'_>) -> Result<App> {
         }
         if let Some(message) = app.crashed.take() {
             drop(_guard);
-            bail!("the run crashed: {message}");
+            return Err(crate::cli::Crashed(message).into());
         }
         let timeout = next_frame.saturating_duration_since(Instant::now());
         channel::select! {
@@ -345,13 +345,7 @@ fn start_run(
             let msg = match run {
                 Ok(Some(result)) => Msg::Done(Box::new(result)),
                 Ok(None) => Msg::Crashed(format!("unknown policy {policy}")),
-                Err(panic) => Msg::Crashed(
-                    panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
-                        .unwrap_or_else(|| "a panic without a message".to_string()),
-                ),
+                Err(panic) => Msg::Crashed(exec::panic_message(&*panic)),
             };
             let _ = tx.send(msg);
         });

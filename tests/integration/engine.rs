@@ -386,3 +386,76 @@ fn the_critical_path_names_a_chain_of_dependent_groups() {
     let parallelism = r.work_ns as f64 / r.critical_path_ns as f64;
     assert!((r.parallelism - parallelism).abs() < 1e-9);
 }
+
+/// A FIFO queue that panics on its `take` number `TAKE` or its `push` number `PUSH` (0: never):
+/// a bug in a policy, not in a task.
+struct Faulty<const TAKE: usize, const PUSH: usize> {
+    inner: schedlab_policies::Fifo,
+    takes: std::sync::atomic::AtomicUsize,
+    pushes: std::sync::atomic::AtomicUsize,
+}
+
+impl<const TAKE: usize, const PUSH: usize> schedlab_policies::Policy for Faulty<TAKE, PUSH> {
+    type Local = <schedlab_policies::Fifo as schedlab_policies::Policy>::Local;
+    const NAME: &'static str = "faulty";
+    const ALIASES: &'static [&'static str] = &[];
+    const ABOUT: &'static str = "panics on purpose";
+
+    fn new(machine: &schedlab_policies::Machine) -> Self {
+        Faulty {
+            inner: schedlab_policies::Fifo::new(machine),
+            takes: Default::default(),
+            pushes: Default::default(),
+        }
+    }
+    fn local(&self, worker: usize) -> Self::Local {
+        self.inner.local(worker)
+    }
+    fn push(
+        &self,
+        from: Option<&mut Self::Local>,
+        task: schedlab_policies::Task,
+    ) -> schedlab_policies::Wake {
+        if self.pushes.fetch_add(1, Ordering::Relaxed) + 1 == PUSH {
+            panic!("faulty policy: push {PUSH}");
+        }
+        self.inner.push(from, task)
+    }
+    fn take(&self, me: &mut Self::Local) -> Option<schedlab_policies::Task> {
+        if self.takes.fetch_add(1, Ordering::Relaxed) + 1 == TAKE {
+            panic!("faulty policy: take {TAKE}");
+        }
+        self.inner.take(me)
+    }
+}
+
+/// Runs `P` on a few thousand short tasks with 4 workers; returns the panic's message.
+fn crash_message<P: schedlab_policies::Policy>() -> String {
+    let text = r#"(name: "c", groups: [(name: "a", kernel: Spin(us: 5.0), count: 4000)])"#;
+    let w = workload::parse(text, "c.ron").unwrap().workload;
+    let machine = w
+        .resolve_machine(&Overrides {
+            workers: Some(4),
+            ..Overrides::default()
+        })
+        .unwrap();
+    let plan = Plan::new(&w, 0);
+    let outcome = std::panic::catch_unwind(|| {
+        exec::run_policy::<P>(&plan, &machine, &RunOptions::default(), &mut |_| {})
+    });
+    match outcome {
+        Ok(_) => panic!("the run should have crashed"),
+        Err(panic) => exec::panic_message(&*panic),
+    }
+}
+
+#[test]
+fn a_panicking_policy_ends_the_run_with_its_message_instead_of_hanging() {
+    let _guard = heavy();
+    // In a worker: the others must leave rather than wait for its tasks.
+    let message = with_watchdog(Duration::from_secs(30), crash_message::<Faulty<100, 0>>);
+    assert_eq!(message, "faulty policy: take 100");
+    // In the thread that releases the first tasks: the workers must still leave.
+    let message = with_watchdog(Duration::from_secs(30), crash_message::<Faulty<0, 7>>);
+    assert_eq!(message, "faulty policy: push 7");
+}
