@@ -41,7 +41,8 @@ Examples:
   schedlab list                                     policies, kernels, shipped workloads
 
 A workload is a path, or the name of a shipped one (looked up in ./workloads/, then built in).
-Exit status: 0 the run finished (failed tasks included), 2 bad usage or input, 130 interrupted.";
+Exit status: 0 the run finished (failed tasks included), 2 bad usage or input, 130 interrupted,
+70 the policy or the executor crashed (a bug).";
 
 /// A terminal scheduling lab: pluggable policies run real workloads on OS threads.
 #[derive(Debug, Parser)]
