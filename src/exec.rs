@@ -124,6 +124,9 @@ pub struct WorkerStats {
     pub groups: Vec<Histogram<u64>>,
     /// Wrapping sum of the tasks' results: the same for every policy on the same seed.
     pub checksum: u64,
+    /// Per group, bodies of zero length not yet added to `groups` (added in one go at the end:
+    /// a fork-join tree's inner nodes are half its tasks).
+    pub(crate) zero_bodies: Vec<u64>,
 }
 
 /// How a task ended.
@@ -170,6 +173,7 @@ impl WorkerStats {
             waits: (0..groups).map(|_| histogram(2)).collect(),
             groups: (0..groups).map(|_| histogram(2)).collect(),
             checksum: 0,
+            zero_bodies: vec![0; groups],
         }
     }
 }
@@ -643,6 +647,9 @@ impl<P: Policy> Shared<'_, P> {
         let t_exit = self.now();
         st.overhead_ns += t_exit - sched_from;
         rec.event(t_exit, Kind::Exit, 0, 0, 0);
+        for (hist, zeros) in st.groups.iter_mut().zip(&mut st.zero_bodies) {
+            let _ = hist.record_n(0, std::mem::take(zeros));
+        }
         st
     }
 
@@ -671,9 +678,21 @@ impl<P: Policy> Shared<'_, P> {
         let _ = st.waits[g].record(wait);
         let n = task.arg;
         let result = self.body(g, index, id, n, attempt);
-        let t1 = self.now();
+        // An inner node of a fork-join tree has no body of its own: it only spawns its
+        // children, which is the scheduler's work and timed as such after it. Its body takes no
+        // time, so the clock is not read again (a clock read costs as much as the body would).
+        let inner = self.plan.groups[g]
+            .fib
+            .as_ref()
+            .is_some_and(|f| !f.is_leaf(n));
+        let t1 = if inner { t0 } else { self.now() };
         let real = t1 - t0;
-        let blocked_at = BLOCKED_AT.with(|b| b.replace(0));
+        // Only a kernel blocks; an inner node runs none.
+        let blocked_at = if inner {
+            0
+        } else {
+            BLOCKED_AT.with(|b| b.replace(0))
+        };
         if blocked_at != 0 {
             let tb = self
                 .clock
@@ -695,7 +714,11 @@ impl<P: Policy> Shared<'_, P> {
         st.busy_ns += t2 - t0;
         st.work_ns += real;
         st.tasks += 1;
-        let _ = st.groups[g].record(real);
+        if real == 0 {
+            st.zero_bodies[g] += 1;
+        } else {
+            let _ = st.groups[g].record(real);
+        }
         self.policy.done(local, task);
         let group = &self.plan.groups[g];
         let spawns = group.fib.as_ref().filter(|fib| !fib.is_leaf(n));

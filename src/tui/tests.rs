@@ -215,6 +215,7 @@ fn result(app: &App, scale: u64) -> RunResult {
                 waits,
                 groups: bodies,
                 checksum: 0,
+                zero_bodies: Vec::new(),
             }
         })
         .collect();
