@@ -278,6 +278,8 @@ struct Shared<'a, P> {
     clock: &'static quanta::Clock,
     /// Raw clock reading at the start.
     start: u64,
+    /// The releaser's thread, woken when the run ends so it does not sleep out its tick.
+    releaser: std::thread::Thread,
 }
 
 /// Runs `plan` under the policy type `P`, which need not be registered (tests use this to run
@@ -319,6 +321,7 @@ pub fn run_policy<P: Policy>(
         speeds: machine.speeds.clone(),
         clock: clock(),
         start: 0,
+        releaser: std::thread::current(),
     };
     let locals: Vec<P::Local> = (0..workers).map(|w| shared.policy.local(w)).collect();
     // Asked once, before any thread is pinned: afterwards it would only list the pinned core.
@@ -345,7 +348,7 @@ pub fn run_policy<P: Policy>(
             .enumerate()
             .map(|(w, (local, parker))| {
                 let core = cores.as_ref().map(|c| c[w]);
-                let recorder = Recorder::new(w, tx.clone());
+                let recorder = Recorder::new(w, tx.clone(), options.events.is_some());
                 std::thread::Builder::new()
                     .name(format!("schedlab-worker-{w}"))
                     .spawn_scoped(s, move || {
@@ -428,11 +431,15 @@ impl<P: Policy> Shared<'_, P> {
         for (g, group) in self.plan.groups.iter().enumerate() {
             if !group.timed && group.after.is_empty() {
                 for id in self.plan.roots(g) {
-                    let wake = self.make_ready(self.root_task(g, id), None, t);
-                    self.sleep.wake([wake]);
+                    // Woken all at once below: a fence per task would slow the start of a
+                    // run of many small tasks for nothing.
+                    let _ = self.make_ready(self.root_task(g, id), None, t);
                 }
             }
         }
+        // Unparking is a full barrier after the pushes, and a worker parking later finds the
+        // unpark's token: nobody sleeps through the first tasks.
+        self.sleep.wake_all();
         let mut next_tick = 0;
         let mut tick = |this: &Self, timeline: &mut Timeline| {
             let now = this.now();
@@ -472,7 +479,8 @@ impl<P: Policy> Shared<'_, P> {
                 self.end_run();
                 break;
             }
-            std::thread::sleep(TICK);
+            // Woken by `end_run` as the last task finishes.
+            std::thread::park_timeout(TICK);
             tick(self, timeline);
         }
     }
@@ -482,6 +490,7 @@ impl<P: Policy> Shared<'_, P> {
         self.makespan_ns.store(self.now(), Ordering::Release);
         self.done.store(true, Ordering::SeqCst);
         self.sleep.wake_all();
+        self.releaser.unpark();
     }
 
     /// Root task `id` of group `g`, as first made ready.

@@ -1,9 +1,11 @@
 //! Event recording: what every worker did and when, for the live view, traces and tests.
 //!
 //! Each worker appends fixed-size [`Event`]s to a buffer it owns: no lock, no allocation per
-//! event. A full buffer (or one older than [`FLUSH_AFTER_NS`], so a live view never waits long)
-//! is sent whole as a [`Chunk`] over a channel to whoever collects, and the worker starts a new
-//! one: one channel send and one allocation per [`CHUNK_EVENTS`] events. An event marks the
+//! event. For a live view, a full buffer (or one older than [`FLUSH_AFTER_NS`], so the view
+//! never waits long) is sent whole as a [`Chunk`] over a channel, and the worker starts a new
+//! one: one channel send and one allocation per [`CHUNK_EVENTS`] events. Without a live view
+//! the buffer simply grows (a large one is moved by the kernel when it grows, not copied) and
+//! is sent once at the end, so nobody copies events while the run goes on. An event marks the
 //! *start* of a span; the span lasts until the worker's next event.
 //!
 //! With recording off, [`Recorder::event`] is one predictable branch.
@@ -125,17 +127,21 @@ pub(crate) struct Recorder {
     buf: Vec<Event>,
     tx: Option<Sender<Chunk>>,
     first_t: u64,
+    /// Someone watches as the run goes on: send chunks as they fill (else once, at the end).
+    live: bool,
 }
 
 impl Recorder {
-    /// A recorder sending to `tx`, or one that records nothing when `tx` is `None`.
-    pub(crate) fn new(worker: usize, tx: Option<Sender<Chunk>>) -> Self {
+    /// A recorder sending to `tx`, or one that records nothing when `tx` is `None`; `live`
+    /// sends chunks as they fill, for a view of the run as it goes.
+    pub(crate) fn new(worker: usize, tx: Option<Sender<Chunk>>, live: bool) -> Self {
         let capacity = if tx.is_some() { CHUNK_EVENTS } else { 0 };
         Recorder {
             worker,
             buf: Vec::with_capacity(capacity),
             tx,
             first_t: 0,
+            live,
         }
     }
 
@@ -156,7 +162,9 @@ impl Recorder {
             attempt,
             aux,
         });
-        if self.buf.len() == CHUNK_EVENTS || t.saturating_sub(self.first_t) > FLUSH_AFTER_NS {
+        if self.live
+            && (self.buf.len() == CHUNK_EVENTS || t.saturating_sub(self.first_t) > FLUSH_AFTER_NS)
+        {
             self.flush();
         }
     }
@@ -164,7 +172,13 @@ impl Recorder {
     /// Sends what is buffered.
     pub(crate) fn flush(&mut self) {
         if let Some(tx) = self.tx.as_ref().filter(|_| !self.buf.is_empty()) {
-            let events = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_EVENTS));
+            let capacity = if self.live { CHUNK_EVENTS } else { 0 };
+            let mut events = std::mem::replace(&mut self.buf, Vec::with_capacity(capacity));
+            if !self.live {
+                // The whole run's events: give back what doubling left unused (the kernel
+                // unmaps the tail of a large buffer; nothing is copied).
+                events.shrink_to_fit();
+            }
             // A collector that hung up only means nobody wants the events any more.
             let _ = tx.send(Chunk {
                 worker: self.worker,
