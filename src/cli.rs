@@ -356,6 +356,8 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    // Ctrl-C is ours from the start, so one arriving early still stops the run cleanly.
+    interrupt_flag();
     match cli.command {
         Some(Command::Compare(args)) => compare(&args),
         Some(Command::Check { workload, machine }) => check(&workload, &machine),

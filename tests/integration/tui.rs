@@ -321,3 +321,27 @@ fn t_walks_the_guided_tour_in_the_tui() {
     let screen = session.wait_for("the binary to exit", |s| s.contains("EXIT="));
     assert!(screen.contains("EXIT=0"), "{screen}");
 }
+
+#[test]
+fn ctrl_c_in_the_tui_restores_the_terminal_and_exits_130() {
+    let workload = crate::cli::TempPath::with_text(
+        "long-tui.ron",
+        r#"(name: "long", groups: [(name: "t", kernel: Spin(us: 1000.0), count: 40000)])"#,
+    );
+    let path = workload.0.to_str().expect("a UTF-8 temporary path");
+    let Some(session) = Session::start(&command_with(&format!(
+        "--workload '{path}' --workers 2 --no-pin"
+    ))) else {
+        return;
+    };
+    session.wait_for("the running timeline", |s| {
+        shows_cores(s) && s.lines().next().is_some_and(|h| h.contains("running"))
+    });
+    session.send("C-c");
+    let screen = session.wait_for("the binary to exit", |s| s.contains("EXIT="));
+    assert!(screen.contains("EXIT=130"), "{screen}");
+    assert!(
+        !screen.contains("per-core timeline"),
+        "the terminal is restored:\n{screen}"
+    );
+}

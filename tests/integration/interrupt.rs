@@ -1,0 +1,148 @@
+//! Ctrl-C on the real binary: a run stops promptly, writes its partial report and exits with
+//! 130; a second Ctrl-C leaves at once, even while a long task body is still running.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use std::io::{BufRead, BufReader};
+
+use crossbeam::channel::Receiver;
+
+use crate::cli::TempPath;
+
+fn spawn(args: &[&str], workload: &TempPath) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_schedlab"))
+        .arg("--workload")
+        .arg(&workload.0)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
+}
+
+fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -INT {}", child.id());
+}
+
+/// The child's stderr, line by line, read on a thread of its own.
+fn stderr_lines(child: &mut Child) -> Receiver<String> {
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = crossbeam::channel::unbounded();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+/// Waits until the binary says it is running (it has its Ctrl-C handler by then).
+fn started(lines: &Receiver<String>) {
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the run starts and says so");
+        if line.contains("running") {
+            return;
+        }
+    }
+}
+
+/// Waits up to `limit` for `child` to exit; kills it and fails if it does not.
+fn exit_within(mut child: Child, limit: Duration, what: &str) -> (Option<i32>, String) {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            let output = child.wait_with_output().expect("output");
+            return (
+                status.code(),
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+            );
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what}: still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn ctrl_c_stops_a_headless_run_and_writes_the_partial_report() {
+    // 20 s of 1 ms tasks on 2 workers: far longer than the test waits.
+    let workload = TempPath::with_text(
+        "long.ron",
+        r#"(name: "long", groups: [(name: "t", kernel: Spin(us: 1000.0), count: 40000)])"#,
+    );
+    let json = TempPath::new("interrupted.json");
+    let mut child = spawn(
+        &[
+            "--headless",
+            "--workers",
+            "2",
+            "--no-pin",
+            "--json",
+            json.0.to_str().unwrap(),
+        ],
+        &workload,
+    );
+    let lines = stderr_lines(&mut child);
+    started(&lines);
+    // Let some tasks finish, so the partial report has both kinds.
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    interrupt(&child);
+    let (code, stdout) = exit_within(child, Duration::from_secs(10), "after one Ctrl-C");
+    assert_eq!(code, Some(130), "{stdout}");
+    assert!(
+        stdout.contains("makespan"),
+        "the partial summary is printed:\n{stdout}"
+    );
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "stopped promptly: {:?}",
+        sent.elapsed()
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json.0).expect("written")).expect("JSON");
+    assert_eq!(report["interrupted"], true);
+    let t = &report["tasks"];
+    let n = |k: &str| t[k].as_u64().unwrap();
+    assert_eq!(n("completed") + n("failed") + n("cancelled"), n("total"));
+    assert!(n("completed") > 0 && n("cancelled") > 0, "{t}");
+}
+
+#[test]
+fn a_second_ctrl_c_leaves_at_once_while_a_long_task_runs() {
+    // One task of 60 s: a run stops between tasks, so the first Ctrl-C would wait for it.
+    let workload = TempPath::with_text(
+        "stuck.ron",
+        r#"(name: "stuck", groups: [(name: "t", kernel: Spin(us: 60000000.0), count: 1)])"#,
+    );
+    let mut child = spawn(&["--headless", "--workers", "1", "--no-pin"], &workload);
+    let lines = stderr_lines(&mut child);
+    started(&lines);
+    interrupt(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut child = child;
+    assert!(
+        child.try_wait().expect("waits").is_none(),
+        "the first Ctrl-C waits for the task body"
+    );
+    let sent = Instant::now();
+    interrupt(&child);
+    let (code, _) = exit_within(child, Duration::from_secs(10), "after a second Ctrl-C");
+    assert_eq!(code, Some(130));
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        sent.elapsed()
+    );
+}
