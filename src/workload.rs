@@ -20,6 +20,8 @@ pub const MAX_TASKS: u64 = 10_000_000;
 pub const MAX_WORKERS: usize = 1024;
 /// Most memory the tasks running at once may allocate together.
 pub const MAX_CONCURRENT_BYTES: u64 = 8 << 30;
+/// Workloads estimated to run longer than this are refused, with the estimate.
+pub const MAX_ESTIMATED: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// A workload file, as written.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -551,7 +553,71 @@ impl Workload {
                 MAX_CONCURRENT_BYTES >> 20
             ));
         }
-        Ok(ResolvedMachine { speeds })
+        let machine = ResolvedMachine { speeds };
+        let (work, arrivals) = self.estimate(&machine);
+        let estimate = work.max(arrivals);
+        if estimate > MAX_ESTIMATED {
+            return Err(format!(
+                "this workload would run for about {} at least ({} of work over total speed {}{}); the limit is {}: make it smaller",
+                fmt_duration(estimate),
+                fmt_duration(work.mul_f64(machine.speeds.iter().sum::<f64>())),
+                machine.speeds.iter().sum::<f64>(),
+                if arrivals > work {
+                    format!(", tasks arriving until {}", fmt_duration(arrivals))
+                } else {
+                    String::new()
+                },
+                fmt_duration(MAX_ESTIMATED)
+            ));
+        }
+        Ok(machine)
+    }
+
+    /// A rough lower bound on the run's length on `machine`, from the kernels' calibrated
+    /// estimates: the work spread over every worker's speed, and when the last task arrives.
+    pub fn estimate(
+        &self,
+        machine: &ResolvedMachine,
+    ) -> (std::time::Duration, std::time::Duration) {
+        let speed: f64 = machine.speeds.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+        let mut work_us = 0.0f64;
+        let mut last_arrival_us = 0.0f64;
+        for g in &self.groups {
+            let per_task = match g.kernel {
+                // Every node of the tree: leaves run fib(cutoff) or less, inner ones spawn.
+                Kernel::Fib { n, cutoff } => {
+                    let leaf = Kernel::Fib {
+                        n: n.min(cutoff),
+                        cutoff,
+                    };
+                    tasks_per_root(&g.kernel) as f64 * leaf.estimate_us()
+                }
+                ref kernel => kernel.estimate_us(),
+            };
+            work_us += per_task * g.count as f64;
+            let count = g.count.saturating_sub(1) as f64;
+            last_arrival_us = last_arrival_us.max(match g.arrival {
+                Arrival::AtStart => 0.0,
+                Arrival::Every { us } => us * count,
+                Arrival::Poisson { per_sec } => count / per_sec * 1e6,
+            });
+        }
+        let seconds = |us: f64| std::time::Duration::from_secs_f64((us / 1e6).clamp(0.0, 1e12));
+        (seconds(work_us / speed), seconds(last_arrival_us))
+    }
+}
+
+/// A long duration for people: `12 s`, `3.5 min`, `26.7 h`, `41 days`.
+fn fmt_duration(d: std::time::Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 120.0 {
+        format!("{s:.0} s")
+    } else if s < 7_200.0 {
+        format!("{:.1} min", s / 60.0)
+    } else if s < 3.0 * 86_400.0 {
+        format!("{:.1} h", s / 3_600.0)
+    } else {
+        format!("{:.0} days", s / 86_400.0)
     }
 }
 
