@@ -60,15 +60,7 @@ fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// This thread's CPU time (Linux).
-fn thread_cpu() -> Option<Duration> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    text.split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-        .map(Duration::from_nanos)
-}
+use schedlab::tui::thread_cpu_time as thread_cpu;
 
 const CHILD: &str = "SCHEDLAB_BUDGET_CHILD";
 

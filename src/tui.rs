@@ -101,7 +101,7 @@ impl Drop for Input {
 }
 
 /// The CPU time this thread has used, from the kernel's scheduler statistics (Linux).
-fn thread_cpu_time() -> Option<Duration> {
+pub fn thread_cpu_time() -> Option<Duration> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     text.split_whitespace()
         .next()?

@@ -252,9 +252,8 @@ fn every_shipped_workload_keeps_the_report_invariants() {
     }
 }
 
-#[test]
-fn an_interrupted_run_stops_promptly_and_still_adds_up() {
-    let text = r#"(name: "long", groups: [(name: "s", kernel: Spin(us: 1000.0), count: 100000)])"#;
+/// RON `text` compiled (seed 0) for 4 workers.
+fn on_four_workers(text: &str) -> (Plan, workload::ResolvedMachine) {
     let w = workload::parse(text, "t").unwrap().workload;
     let machine = w
         .resolve_machine(&Overrides {
@@ -262,7 +261,14 @@ fn an_interrupted_run_stops_promptly_and_still_adds_up() {
             ..Overrides::default()
         })
         .unwrap();
-    let plan = Plan::new(&w, 0);
+    (Plan::new(&w, 0), machine)
+}
+
+#[test]
+fn an_interrupted_run_stops_promptly_and_still_adds_up() {
+    let (plan, machine) = on_four_workers(
+        r#"(name: "long", groups: [(name: "s", kernel: Spin(us: 1000.0), count: 100000)])"#,
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let options = RunOptions {
         stop: Some(stop.clone()),
@@ -431,15 +437,9 @@ impl<const TAKE: usize, const PUSH: usize> schedlab_policies::Policy for Faulty<
 
 /// Runs `P` on a few thousand short tasks with 4 workers; returns the panic's message.
 fn crash_message<P: schedlab_policies::Policy>() -> String {
-    let text = r#"(name: "c", groups: [(name: "a", kernel: Spin(us: 5.0), count: 4000)])"#;
-    let w = workload::parse(text, "c.ron").unwrap().workload;
-    let machine = w
-        .resolve_machine(&Overrides {
-            workers: Some(4),
-            ..Overrides::default()
-        })
-        .unwrap();
-    let plan = Plan::new(&w, 0);
+    let (plan, machine) = on_four_workers(
+        r#"(name: "c", groups: [(name: "a", kernel: Spin(us: 5.0), count: 4000)])"#,
+    );
     let outcome = std::panic::catch_unwind(|| {
         exec::run_policy::<P>(&plan, &machine, &RunOptions::default(), &mut |_| {})
     });
