@@ -14,6 +14,7 @@ use common::*;
 use schedlab::exec::{self, RunOptions};
 use schedlab::report::Report;
 use schedlab::tui::app::App;
+use schedlab::tui::thread_cpu_time as thread_cpu;
 
 fn runs() -> usize {
     std::env::var("SCHEDLAB_BUDGET_RUNS")
@@ -59,8 +60,6 @@ fn peak_rss_bytes() -> Option<u64> {
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
-
-use schedlab::tui::thread_cpu_time as thread_cpu;
 
 const CHILD: &str = "SCHEDLAB_BUDGET_CHILD";
 
