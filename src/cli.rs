@@ -145,12 +145,17 @@ struct Outputs {
     /// outcome; times in ns) to PATH, for notebooks. About 60 bytes per attempt.
     #[arg(long, value_name = "PATH")]
     csv: Option<PathBuf>,
+    /// Write the per-core timeline as an SVG picture, for slides: a row per core, groups in
+    /// colour, scheduler and idle time, the critical path outlined. Tens of KB whatever the
+    /// run's size (time is binned to the picture's width).
+    #[arg(long, value_name = "PATH")]
+    svg: Option<PathBuf>,
 }
 
 impl Outputs {
     /// Whether an output needs the run's events.
     fn need_events(&self) -> bool {
-        self.trace.is_some() || self.csv.is_some()
+        self.trace.is_some() || self.csv.is_some() || self.svg.is_some()
     }
 
     fn any(&self) -> bool {
@@ -222,6 +227,9 @@ struct SweepArgs {
     /// Write the points as CSV to PATH (`-` for stdout).
     #[arg(long, value_name = "PATH")]
     csv: Option<String>,
+    /// Write the chart as an SVG picture to PATH, for slides.
+    #[arg(long, value_name = "PATH")]
+    svg: Option<PathBuf>,
     /// No chart: progress on stderr, the table on stdout. (In a terminal the points are
     /// drawn on log axes as they are measured, and the table printed when you leave.)
     #[arg(long)]
@@ -586,6 +594,20 @@ fn write_outputs(
             crate::export::write_csv(out, plan, timeline)
         })?;
     }
+    if let Some(path) = &outputs.svg {
+        let critical = crate::report::critical_attempts(plan, &report.critical_groups, timeline);
+        let mut picture = Vec::new();
+        crate::svg::write_timeline(
+            &mut picture,
+            plan,
+            report,
+            timeline,
+            &critical,
+            Some(report.critical_path_ns),
+        )?;
+        let path = path.to_string_lossy();
+        write_to(&path, "picture", |out| out.write_all(&picture))?;
+    }
     Ok(())
 }
 
@@ -802,6 +824,12 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
         write_to(path, "sweep", |out| {
             out.write_all(sweep::csv(&points).as_bytes())
         })?;
+    }
+    if let Some(path) = &args.svg {
+        let mut picture = Vec::new();
+        crate::svg::write_sweep(&mut picture, &points, scaling)?;
+        let path = path.to_string_lossy();
+        write_to(&path, "picture", |out| out.write_all(&picture))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,6 +16,7 @@ pub mod plan;
 pub mod record;
 pub mod recording;
 pub mod report;
+pub mod svg;
 pub mod sweep;
 pub mod tour;
 pub mod trace;

@@ -303,3 +303,75 @@ fn traces_flag_the_critical_path_and_mark_its_bound() {
         "{bound}"
     );
 }
+
+/// The `<text>` contents of an SVG file, which must be well-formed XML.
+fn svg_texts(path: &TempPath) -> Vec<String> {
+    let text = read(path);
+    let doc = roxmltree::Document::parse(&text).expect("the picture is XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").trim().to_string())
+        .collect()
+}
+
+#[test]
+fn pictures_of_a_run_a_recording_and_a_sweep() {
+    let [svg, rec, again] = ["run.svg", "run.rec", "again.svg"].map(TempPath::new);
+    let output = schedlab()
+        .args(["--workload", "imbalance", "--headless", "--no-pin", "--svg"])
+        .arg(&svg.0)
+        .arg("--record")
+        .arg(&rec.0)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let texts = svg_texts(&svg);
+    for label in ["core 0", "core 1", "big", "small", "critical path"] {
+        assert_eq!(
+            texts.iter().filter(|t| *t == label).count(),
+            1,
+            "{label}: {texts:?}"
+        );
+    }
+    let output = schedlab()
+        .arg("replay")
+        .arg(&rec.0)
+        .args(["--headless", "--svg"])
+        .arg(&again.0)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(
+        read(&svg),
+        read(&again),
+        "the recording draws the same picture"
+    );
+
+    let chart = TempPath::new("sweep.svg");
+    let output = schedlab()
+        .args([
+            "sweep",
+            "--headless",
+            "--total-ms",
+            "4",
+            "--sizes",
+            "10us..1ms",
+        ])
+        .args([
+            "--policies",
+            "fifo,steal",
+            "--workers",
+            "2",
+            "--no-pin",
+            "--svg",
+        ])
+        .arg(&chart.0)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let texts = svg_texts(&chart);
+    for label in ["fifo", "steal", "efficiency (%)", "task size (log scale)"] {
+        assert!(texts.iter().any(|t| t == label), "{label}: {texts:?}");
+    }
+}

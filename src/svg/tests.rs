@@ -1,0 +1,180 @@
+use super::*;
+use crate::exec::{self, RunOptions};
+use crate::workload::{Overrides, parse};
+
+/// Runs RON `text` on `workers` workers, recorded; returns its plan, report and timeline.
+fn recorded(text: &str, workers: usize) -> (Plan, Report, Timeline) {
+    let w = parse(text, "t.ron").expect("parses").workload;
+    let machine = w
+        .resolve_machine(&Overrides {
+            workers: Some(workers),
+            ..Overrides::default()
+        })
+        .expect("resolves");
+    let plan = Plan::new(&w, w.seed);
+    let options = RunOptions {
+        record: true,
+        ..RunOptions::default()
+    };
+    let run = exec::run(&plan, &machine, "steal", &options, &mut |_| {}).expect("known policy");
+    let report = Report::new(&w.name, "", &plan, &machine, &run);
+    (plan, report, run.timeline)
+}
+
+fn timeline_svg(plan: &Plan, report: &Report, timeline: &Timeline, bound: bool) -> String {
+    let critical = crate::report::critical_attempts(plan, &report.critical_groups, timeline);
+    let mut out = Vec::new();
+    write_timeline(
+        &mut out,
+        plan,
+        report,
+        timeline,
+        &critical,
+        bound.then_some(report.critical_path_ns),
+    )
+    .expect("draws");
+    String::from_utf8(out).expect("UTF-8")
+}
+
+/// Every text of the picture, parsed as XML.
+fn texts(svg: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(svg).expect("the SVG is well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").trim().to_string())
+        .collect()
+}
+
+const MIXED: &str = r#"(name: "pic", groups: [
+    (name: "big", kernel: Spin(us: 3000.0), count: 2),
+    (name: "small", kernel: Spin(us: 50.0), count: 100),
+    (name: "io", kernel: Sleep(us: 300.0), count: 6, after: ["big"]),
+])"#;
+
+#[test]
+fn a_timeline_has_one_labelled_row_per_core_and_a_legend() {
+    for workers in [3, 16] {
+        let (plan, report, timeline) = recorded(MIXED, workers);
+        let svg = timeline_svg(&plan, &report, &timeline, true);
+        let texts = texts(&svg);
+        for w in 0..workers {
+            let label = format!("core {w}");
+            assert_eq!(
+                texts.iter().filter(|t| **t == label).count(),
+                1,
+                "one row labelled {label} among {texts:?}"
+            );
+        }
+        assert!(
+            !texts.iter().any(|t| *t == format!("core {workers}")),
+            "no extra row"
+        );
+        for word in [
+            "big",
+            "small",
+            "io",
+            "scheduler",
+            "idle",
+            "critical path",
+            "time (ms)",
+        ] {
+            assert!(texts.iter().any(|t| t == word), "{word} in {texts:?}");
+        }
+        assert!(
+            texts.iter().any(|t| t.starts_with("critical-path bound ")),
+            "the bound is labelled: {texts:?}"
+        );
+        assert!(texts[0].starts_with("pic under steal"), "{texts:?}");
+    }
+}
+
+#[test]
+fn the_critical_path_is_outlined_and_its_bound_only_drawn_when_asked() {
+    let (plan, report, timeline) = recorded(MIXED, 3);
+    assert_eq!(report.critical_groups, ["big", "io"]);
+    let with = timeline_svg(&plan, &report, &timeline, true);
+    let without = timeline_svg(&plan, &report, &timeline, false);
+    assert!(
+        !texts(&without)
+            .iter()
+            .any(|t| t.starts_with("critical-path bound"))
+    );
+    // Two outlined attempts (one per group of the chain): closed thick black paths.
+    let doc = roxmltree::Document::parse(&with).expect("XML");
+    let outlines = doc
+        .descendants()
+        .filter(|n| {
+            n.has_tag_name("polyline")
+                && n.attribute("stroke") == Some("#000000")
+                && n.attribute("stroke-width") == Some("3")
+        })
+        .count();
+    // The legend's sample is one more.
+    assert_eq!(outlines, 3, "{with}");
+}
+
+#[test]
+fn a_picture_stays_small_however_many_tasks_ran() {
+    let (plan, report, timeline) = recorded(
+        r#"(name: "many", groups: [(name: "t", kernel: Spin(us: 0), count: 200000)])"#,
+        2,
+    );
+    let svg = timeline_svg(&plan, &report, &timeline, true);
+    texts(&svg);
+    assert!(svg.len() < 400_000, "{} bytes for 200 000 tasks", svg.len());
+}
+
+fn point(policy: &str, size_ns: u64, workers: usize, efficiency: f64) -> Point {
+    Point {
+        policy: policy.into(),
+        size_ns,
+        workers,
+        tasks: 10,
+        makespan_ns: 1_000_000,
+        speedup: efficiency * workers as f64,
+        efficiency,
+        overhead_share: 1.0 - efficiency,
+        idle_share: 0.0,
+    }
+}
+
+#[test]
+fn sweep_charts_have_a_line_per_policy_on_log_axes() {
+    let points: Vec<Point> = [500, 5_000, 50_000, 500_000, 5_000_000]
+        .iter()
+        .flat_map(|&s| [point("fifo", s, 2, 0.8), point("steal", s, 2, 0.9)])
+        .collect();
+    let mut out = Vec::new();
+    write_sweep(&mut out, &points, false).expect("draws");
+    let texts = texts(&String::from_utf8(out).unwrap());
+    // Two panels, each with the policies' legend and a log size axis.
+    for (word, count) in [
+        ("fifo", 2),
+        ("steal", 2),
+        ("task size (log scale)", 2),
+        ("efficiency (%)", 1),
+        ("scheduler share (%)", 1),
+    ] {
+        assert_eq!(
+            texts.iter().filter(|t| *t == word).count(),
+            count,
+            "{word}: {texts:?}"
+        );
+    }
+    // Decade labels in time units, on a log axis.
+    for label in ["1.0 µs", "10.0 µs", "100.0 µs", "1.00 ms"] {
+        assert!(texts.iter().any(|t| t == label), "{label} in {texts:?}");
+    }
+
+    let scaling: Vec<Point> = [1, 2, 4, 8]
+        .iter()
+        .map(|&n| point("steal", 100_000, n, 0.9))
+        .collect();
+    let mut out = Vec::new();
+    write_sweep(&mut out, &scaling, true).expect("draws");
+    let texts = super::tests::texts(&String::from_utf8(out).unwrap());
+    for word in ["ideal", "steal", "workers (log scale)", "speedup", "8"] {
+        assert!(texts.iter().any(|t| t == word), "{word} in {texts:?}");
+    }
+}
