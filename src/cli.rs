@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
@@ -44,11 +45,19 @@ A workload is a path, or the name of a shipped one (looked up in ./workloads/, t
 Exit status: 0 the run finished (failed tasks included), 2 bad usage or input, 130 interrupted,
 70 the policy or the executor crashed (a bug).";
 
+/// The version with the commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SCHEDLAB_COMMIT"),
+    ")"
+);
+
 /// A terminal scheduling lab: pluggable policies run real workloads on OS threads.
 #[derive(Debug, Parser)]
 #[command(
     name = "schedlab",
-    version,
+    version = VERSION,
     about,
     after_help = AFTER_HELP,
     args_conflicts_with_subcommands = true,
@@ -74,6 +83,18 @@ enum Command {
     },
     /// List the policies, kernels and shipped workloads.
     List,
+    /// Print a shell completion script, e.g. `schedlab completions bash > ~/.local/share/bash-completion/completions/schedlab`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout, or with --dir write one page per command there
+    /// (`schedlab.1`, `schedlab-sweep.1`, …). View it with `schedlab man | man -l -`.
+    Man {
+        /// Write `schedlab.1` and a page per subcommand into DIR.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Cut the same real work into tasks of many sizes (or run it on more and more workers)
     /// under each policy: makespan, speedup over one worker, efficiency and the scheduler's
     /// share of the time.
@@ -380,7 +401,42 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", list());
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Completions { shell }) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::aot::generate(shell, &mut command, "schedlab", &mut script);
+            print_bytes(&script)
+        }
+        Some(Command::Man { dir }) => {
+            let command = <Cli as clap::CommandFactory>::command();
+            match dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                    clap_mangen::generate_to(command, &dir).with_context(|| {
+                        format!("cannot write the pages into {}", dir.display())
+                    })?;
+                }
+                None => {
+                    let mut page = Vec::new();
+                    clap_mangen::Man::new(command).render(&mut page)?;
+                    return print_bytes(&page);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         None => run_one(&cli.run),
+    }
+}
+
+/// Writes `bytes` to stdout; a reader that stopped early (`| head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to stdout")
+        }
+        _ => Ok(ExitCode::SUCCESS),
     }
 }
 
@@ -420,25 +476,41 @@ fn execute(
         stop: Some(interrupt_flag()),
         events: None,
     };
+    // A progress bar on a terminal, for runs long enough to wonder about (over a second);
+    // nothing at all when stderr is a file or a pipe.
     let tty = progress && std::io::stderr().is_terminal();
-    let mut last_shown = 0u128;
+    let mut bar: Option<indicatif::ProgressBar> = None;
     let mut tick = |p: Progress| {
-        // A line updated in place on a terminal, ten times a second.
-        if tty && p.elapsed.as_millis() / 100 != last_shown {
-            last_shown = p.elapsed.as_millis() / 100;
-            eprint!(
-                "\r{policy}: {}/{} tasks, {:.1} s  ",
-                p.finished,
-                p.total,
-                p.elapsed.as_secs_f64()
-            );
+        if !tty || p.elapsed < Duration::from_secs(1) {
+            return;
         }
+        let bar = bar.get_or_insert_with(|| {
+            let style = indicatif::ProgressStyle::with_template(
+                "{prefix} [{bar:40}] {pos}/{len} tasks  {msg}",
+            )
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            indicatif::ProgressBar::new(p.total as u64)
+                .with_style(style)
+                .with_prefix(policy.to_string())
+        });
+        bar.set_position(p.finished as u64);
+        // From the run's own pace: the bar only starts after a second.
+        let elapsed = p.elapsed.as_secs_f64();
+        let left = match p.finished {
+            0 => String::new(),
+            done => format!(
+                ", about {:.0} s left",
+                elapsed * (p.total - done) as f64 / done as f64
+            ),
+        };
+        bar.set_message(format!("{elapsed:.1} s{left}"));
     };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         exec::run(&p.plan, &p.machine, policy, &options, &mut tick)
     }));
-    if tty {
-        eprint!("\r\x1b[K");
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     match result {
         Ok(Some(run)) => Ok(run),

@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod engine;
 mod exports;
+mod finish;
 mod interrupt;
 mod recordings;
 mod sweep;
