@@ -26,7 +26,6 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::time::Duration;
 
 use crossbeam::channel::{self, Sender};
-use crossbeam::sync::Parker;
 use crossbeam::utils::{Backoff, CachePadded};
 use hdrhistogram::Histogram;
 use schedlab_policies::{Machine, Policy, Task, Wake, WithPolicy};
@@ -35,7 +34,7 @@ use crate::kernels;
 use crate::plan::Plan;
 use crate::record::{Chunk, Kind, Outcome, Recorder, Timeline};
 use crate::workload::ResolvedMachine;
-use sleep::Sleep;
+use sleep::{Parker, Sleep};
 
 /// Finished tasks a worker counts locally before telling everyone.
 const FLUSH_FINISHED: usize = 256;

@@ -21,7 +21,7 @@ const POLICIES: [&str; 4] = ["fifo", "rr", "steal", "hetero"];
 /// this binary (which take it for reading) do not steal their cores meanwhile.
 static TIMING: RwLock<()> = RwLock::new(());
 
-fn heavy() -> RwLockReadGuard<'static, ()> {
+pub(crate) fn heavy() -> RwLockReadGuard<'static, ()> {
     TIMING.read().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -40,7 +40,7 @@ fn best_makespan(w: &workload::Workload, policy: &str, workers: Option<usize>) -
 
 /// Checks from the recorded timeline that every attempt ran exactly once, attempts of a task
 /// are numbered 1, 2, … without gaps, and the outcomes match the report's counts.
-fn assert_exactly_once(ran: &Ran) {
+pub(crate) fn assert_exactly_once(ran: &Ran) {
     let what = format!("{} under {}", ran.report.workload, ran.report.policy);
     let mut attempts: HashMap<u32, Vec<u8>> = HashMap::new();
     let (mut completed, mut failed, mut retried) = (0u64, 0u64, 0u64);
@@ -294,7 +294,10 @@ fn an_interrupted_run_stops_promptly_and_still_adds_up() {
 }
 
 /// Runs `f` on another thread and fails if it does not finish in time: a hang is a lost wake-up.
-fn with_watchdog<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) fn with_watchdog<T: Send + 'static>(
+    limit: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = crossbeam::channel::bounded(1);
     std::thread::spawn(move || {
         let _ = tx.send(f());

@@ -1,0 +1,185 @@
+//! The workload loader against hostile input: arbitrary bytes, and the shipped and invalid
+//! workloads mutated (bytes flipped, cut short, tokens and absurd numbers spliced in). Nothing may
+//! panic, hang or allocate without bound: every input is either loaded within the limits or
+//! refused with a message.
+//!
+//! CI runs a few hundred cases of each; `SCHEDLAB_FUZZ_CASES=N` runs more. A coverage-guided
+//! target for cargo-fuzz lives in `fuzz/` (nightly toolchain).
+
+use std::path::Path;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use schedlab::workload::{self, MAX_TASKS, Overrides};
+
+fn cases() -> u32 {
+    std::env::var("SCHEDLAB_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300)
+}
+
+/// Every shipped and invalid workload's text.
+fn seeds() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    ["workloads", "tests/invalid"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root.join(dir)).expect("the folder exists"))
+        .map(|entry| entry.expect("readable").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .map(|p| std::fs::read_to_string(p).expect("UTF-8"))
+        .collect()
+}
+
+/// Tokens worth splicing into a workload: absurd numbers, brackets, kernels and keywords.
+const TOKENS: &[&str] = &[
+    "18446744073709551615",
+    "4294967296",
+    "9999999999999999999999",
+    "-1",
+    "-0.0",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e308",
+    "1e-320",
+    "0",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"",
+    "Some(",
+    "None",
+    "Fib(n: 90, cutoff: 0)",
+    "Sort(len: 18446744073709551615)",
+    "MatMul(n: 4294967295)",
+    "Blur(width: 65536, height: 65536, radius: 4294967295)",
+    "Mandelbrot(width: 100000, height: 100000, max_iter: 4294967295)",
+    "Train(samples: 4294967295, features: 4294967295, epochs: 4294967295)",
+    "count: 18446744073709551615",
+    "after: [\"g0\", \"g0\"]",
+    "arrival: Every(us: 0.0)",
+    "arrival: Poisson(per_sec: 1e-300)",
+    "machine: Machine(workers: 1000000)",
+    "speeds: [1e-300]",
+    "max_retries: 4294967295",
+    "\u{0}",
+    "é",
+    "/*",
+    "//",
+    "r#\"",
+];
+
+/// What a mutation does to a text.
+#[derive(Clone, Debug)]
+enum Mutation {
+    Flip(usize, u8),
+    Cut(usize),
+    Splice(usize, usize),
+    Delete(usize, usize),
+}
+
+fn apply(text: &str, mutations: &[Mutation]) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for m in mutations {
+        let len = bytes.len().max(1);
+        match *m {
+            Mutation::Flip(at, bits) => {
+                if let Some(b) = bytes.get_mut(at % len) {
+                    *b ^= bits;
+                }
+            }
+            Mutation::Cut(at) => bytes.truncate(at % len),
+            Mutation::Splice(at, token) => {
+                let at = (at % len).min(bytes.len());
+                let token = TOKENS[token % TOKENS.len()].as_bytes();
+                bytes.splice(at..at, token.iter().copied());
+            }
+            Mutation::Delete(at, n) => {
+                let at = (at % len).min(bytes.len());
+                let end = (at + n % 16).min(bytes.len());
+                bytes.drain(at..end);
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<usize>(), 1u8..=255).prop_map(|(a, b)| Mutation::Flip(a, b)),
+        any::<usize>().prop_map(Mutation::Cut),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, t)| Mutation::Splice(a, t)),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, n)| Mutation::Delete(a, n)),
+    ]
+}
+
+/// Loads `text` as `schedlab check` would (parse, checks, the machine and its estimates) on a
+/// thread of its own; fails if that panics or takes more than a few seconds.
+fn load_or_refuse(text: String) {
+    let (tx, rx) = crossbeam::channel::bounded(1);
+    let input = text.clone();
+    std::thread::spawn(move || {
+        let outcome = std::panic::catch_unwind(|| match workload::parse(&input, "fuzz.ron") {
+            Ok(loaded) => {
+                let w = &loaded.workload;
+                assert!(
+                    workload::total_tasks(w) <= MAX_TASKS,
+                    "within the task limit"
+                );
+                let _ = w.resolve_machine(&Overrides::default());
+            }
+            Err(e) => assert!(!e.to_string().is_empty(), "a refusal says why"),
+        });
+        let _ = tx.send(outcome.is_ok());
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(true) => {}
+        Ok(false) => panic!("the loader panicked on:\n{text:?}"),
+        Err(_) => panic!("the loader hung on:\n{text:?}"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_are_loaded_or_refused(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        load_or_refuse(String::from_utf8_lossy(&bytes).into_owned());
+    }
+
+    #[test]
+    fn mutated_workloads_are_loaded_or_refused(
+        seed in any::<prop::sample::Index>(),
+        mutations in prop::collection::vec(mutation(), 1..6),
+    ) {
+        let seeds = seeds();
+        let text = apply(&seeds[seed.index(seeds.len())], &mutations);
+        load_or_refuse(text);
+    }
+}
+
+#[test]
+fn deep_nesting_and_huge_inputs_are_refused_without_overflowing_the_stack() {
+    for text in [
+        format!(
+            "(name: \"x\", groups: {}{})",
+            "[".repeat(50_000),
+            "]".repeat(50_000)
+        ),
+        format!(
+            "(name: \"x\", description: \"{}\", groups: [])",
+            "a".repeat(5_000_000)
+        ),
+        format!(
+            "(name: \"x\", groups: [{}])",
+            "(name: \"g\", kernel: Spin(us: 1.0), count: 1),".repeat(20_000)
+        ),
+        format!("({})", "Some(".repeat(50_000)),
+    ] {
+        load_or_refuse(text);
+    }
+}
