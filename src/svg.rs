@@ -11,6 +11,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::plan::Plan;
@@ -445,38 +446,14 @@ fn size_chart(
         .label_style(("sans-serif", 15))
         .draw()
         .map_err(drawing("sweep axes"))?;
-    for (i, policy) in policies.iter().enumerate() {
-        let colour = policy_colour(i);
-        let series: Vec<(f64, f64)> = points
-            .iter()
-            .filter(|p| p.policy == *policy)
-            .map(|p| (us(p), y(p)))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(series.clone(), colour.stroke_width(3)))
-            .map_err(drawing("sweep line"))?
-            .label(*policy)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(3))
-            });
-        chart
-            .draw_series(PointSeries::of_element(
-                series,
-                5,
-                colour.filled(),
-                &|c, s, st| Circle::new(c, s, st),
-            ))
-            .map_err(drawing("sweep points"))?;
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(drawing("sweep legend"))?;
-    Ok(())
+    policy_lines(
+        &mut chart,
+        points,
+        policies,
+        us,
+        y,
+        SeriesLabelPosition::UpperRight,
+    )
 }
 
 /// A scaling sweep: speedup against workers, log₂, with the ideal line.
@@ -521,16 +498,35 @@ fn scaling_chart(
         .map_err(drawing("ideal line"))?
         .label("ideal")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(1)));
+    policy_lines(
+        &mut chart,
+        points,
+        policies,
+        |p| p.workers as f64,
+        |p| p.speedup,
+        SeriesLabelPosition::UpperLeft,
+    )
+}
+
+/// A line with dots per policy, `y` against `x`, and the legend at `legend`.
+fn policy_lines<'a, X: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, RangedCoordf64>>,
+    points: &[Point],
+    policies: &[&str],
+    x: fn(&Point) -> f64,
+    y: fn(&Point) -> f64,
+    legend: SeriesLabelPosition,
+) -> Result<()> {
     for (i, policy) in policies.iter().enumerate() {
         let colour = policy_colour(i);
         let series: Vec<(f64, f64)> = points
             .iter()
             .filter(|p| p.policy == *policy)
-            .map(|p| (p.workers as f64, p.speedup))
+            .map(|p| (x(p), y(p)))
             .collect();
         chart
             .draw_series(LineSeries::new(series.clone(), colour.stroke_width(3)))
-            .map_err(drawing("scaling line"))?
+            .map_err(drawing("a policy's line"))?
             .label(*policy)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(3))
@@ -542,16 +538,16 @@ fn scaling_chart(
                 colour.filled(),
                 &|c, s, st| Circle::new(c, s, st),
             ))
-            .map_err(drawing("scaling points"))?;
+            .map_err(drawing("a policy's points"))?;
     }
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .label_font(("sans-serif", 16))
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(legend)
         .draw()
-        .map_err(drawing("scaling legend"))?;
+        .map_err(drawing("legend"))?;
     Ok(())
 }
 
