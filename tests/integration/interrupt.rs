@@ -55,6 +55,25 @@ fn started(lines: &Receiver<String>) {
     }
 }
 
+/// User CPU time `pid` has used, in clock ticks (Linux `/proc/PID/stat`, field 14).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name (field 2) may hold spaces; the fields after its `)` are plain.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(11))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits until `child` has used `ticks` clock ticks of CPU: it is working, whatever the load.
+fn busy_for(child: &Child, ticks: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cpu_ticks(child.id()) < ticks {
+        assert!(Instant::now() < deadline, "the run never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Waits up to `limit` for `child` to exit; kills it and fails if it does not.
 fn exit_within(mut child: Child, limit: Duration, what: &str) -> (Option<i32>, String) {
     let deadline = Instant::now() + limit;
@@ -95,8 +114,8 @@ fn ctrl_c_stops_a_headless_run_and_writes_the_partial_report() {
     );
     let lines = stderr_lines(&mut child);
     started(&lines);
-    // Let some tasks finish, so the partial report has both kinds.
-    std::thread::sleep(Duration::from_millis(300));
+    // Let some tasks finish (a fifth of a second of CPU), so the partial report has both kinds.
+    busy_for(&child, 20);
     let sent = Instant::now();
     interrupt(&child);
     let (code, stdout) = exit_within(child, Duration::from_secs(10), "after one Ctrl-C");
@@ -129,6 +148,8 @@ fn a_second_ctrl_c_leaves_at_once_while_a_long_task_runs() {
     let mut child = spawn(&["--headless", "--workers", "1", "--no-pin"], &workload);
     let lines = stderr_lines(&mut child);
     started(&lines);
+    // The task body spins: once the process has burnt a fifth of a second, it is inside it.
+    busy_for(&child, 20);
     interrupt(&child);
     std::thread::sleep(Duration::from_millis(300));
     let mut child = child;
