@@ -23,6 +23,10 @@ use crate::sweep::Point;
 const WIDTH: u32 = 1600;
 /// Left margin of the timeline's plot (labels), px; the plot is the rest.
 const LABELS: u32 = 170;
+/// Rectangles a timeline may hold before its columns get coarser (a few hundred KB).
+const MAX_SHAPES: usize = 3_000;
+/// The coarsest a timeline gets: columns across.
+const MIN_COLUMNS: usize = 100;
 /// Colours of the groups, in plan order (repeating): Tableau 10.
 const GROUP_COLOURS: [RGBColor; 10] = [
     RGBColor(78, 121, 167),
@@ -189,7 +193,21 @@ pub fn write_timeline(
     let legend_h = 70;
     let height = 90 + row * workers as u32 + 60 + legend_h;
     let end_ns = report.makespan_ns.max(1);
-    let columns = (WIDTH - LABELS - 30) as usize;
+    // A column per pixel; but a run whose state changes at every pixel of every core would
+    // make a picture of megabytes, so coarser columns until the rectangles stay few.
+    let mut columns = (WIDTH - LABELS - 30) as usize;
+    let mut rows: Vec<Vec<(usize, usize, State)>>;
+    loop {
+        rows = timeline
+            .workers
+            .iter()
+            .map(|events| binned(events, plan, end_ns, columns))
+            .collect();
+        if rows.iter().map(Vec::len).sum::<usize>() <= MAX_SHAPES || columns <= MIN_COLUMNS {
+            break;
+        }
+        columns = (columns / 2).max(MIN_COLUMNS);
+    }
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
@@ -228,8 +246,7 @@ pub fn write_timeline(
             .draw()
             .map_err(drawing("axes"))?;
         let ms = |column: usize| (column as u64 * end_ns).div_ceil(columns as u64) as f64 / 1e6;
-        for (w, events) in timeline.workers.iter().enumerate() {
-            let runs = binned(events, plan, end_ns, columns);
+        for (w, runs) in rows.into_iter().enumerate() {
             chart
                 .draw_series(runs.into_iter().map(|(from, to, state)| {
                     Rectangle::new(

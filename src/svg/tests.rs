@@ -178,3 +178,34 @@ fn sweep_charts_have_a_line_per_policy_on_log_axes() {
         assert!(texts.iter().any(|t| t == word), "{word} in {texts:?}");
     }
 }
+
+#[test]
+fn a_timeline_that_changes_at_every_pixel_gets_coarser_not_bigger() {
+    use crate::record::Event;
+    let (plan, mut report, _) = recorded(MIXED, 64);
+    // 64 cores switching between a task and the scheduler ten times per pixel.
+    report.makespan_ns = 16_000_000;
+    let events: Vec<Event> = (0..16_000u64)
+        .map(|i| Event {
+            t: i * 1_000,
+            task: 0,
+            kind: if i % 2 == 0 { Kind::Run } else { Kind::Take },
+            attempt: 1,
+            aux: if i % 2 == 0 {
+                0
+            } else {
+                Outcome::Completed as u16
+            },
+        })
+        .collect();
+    let timeline = Timeline {
+        workers: vec![events; 64],
+    };
+    let svg = timeline_svg(&plan, &report, &timeline, false);
+    let texts = texts(&svg);
+    assert!(
+        texts.iter().any(|t| t == "core 63"),
+        "every row is still there"
+    );
+    assert!(svg.len() < 600_000, "{} bytes", svg.len());
+}
