@@ -195,6 +195,29 @@ fn work_stealing_owner_is_lifo_and_thieves_take_the_oldest() {
 }
 
 #[test]
+fn work_stealing_keeps_the_newest_task_in_a_slot_thieves_cannot_see() {
+    let ws = WorkStealing::new(&machine(&[1.0; 2]));
+    let mut owner = ws.local(0);
+    let mut thief = ws.local(1);
+    assert_eq!(
+        ws.push(Some(&mut owner), task(1, 1.0)),
+        Wake::Worker(0),
+        "a lone task in the slot is the owner's next: waking a thief would be for nothing"
+    );
+    assert_eq!(ws.steal(&mut thief).task, None, "the slot is not stealable");
+    assert_eq!(ws.queued(0), 0);
+    assert_eq!(
+        ws.push(Some(&mut owner), task(2, 1.0)),
+        Wake::Any,
+        "the displaced task went to the deque"
+    );
+    assert_eq!(ws.queued(0), 1);
+    assert_eq!(ws.steal(&mut thief).task.map(|t| t.id), Some(1));
+    assert_eq!(ws.take(&mut owner).map(|t| t.id), Some(2));
+    assert_eq!(ws.take(&mut owner), None);
+}
+
+#[test]
 fn hetero_places_each_task_where_it_finishes_first() {
     // One fast core and one four times slower.
     let h = Hetero::new(&machine(&[1.0, 0.25]));

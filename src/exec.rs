@@ -36,6 +36,8 @@ use crate::record::{Chunk, Kind, Outcome, Recorder, Timeline};
 use crate::workload::ResolvedMachine;
 use sleep::{Parker, Sleep};
 
+/// Waits shorter than this many ns are counted in a plain array before they reach a histogram.
+const SHORT_WAIT_NS: usize = 256;
 /// Finished tasks a worker counts locally before telling everyone.
 const FLUSH_FINISHED: usize = 256;
 /// How often the releaser looks at the clock while waiting (for interrupts and progress).
@@ -126,6 +128,10 @@ pub struct WorkerStats {
     /// Per group, bodies of zero length not yet added to `groups` (added in one go at the end:
     /// a fork-join tree's inner nodes are half its tasks).
     pub(crate) zero_bodies: Vec<u64>,
+    /// Per group, how many waits of each length under [`SHORT_WAIT_NS`] are not yet in
+    /// `waits` (empty until the group has one). A tiny task's wait is usually that short, and
+    /// counting it here costs a fraction of a histogram record; they are added at the end.
+    pub(crate) short_waits: Vec<Vec<u64>>,
 }
 
 /// How a task ended.
@@ -173,6 +179,37 @@ impl WorkerStats {
             groups: (0..groups).map(|_| histogram(2)).collect(),
             checksum: 0,
             zero_bodies: vec![0; groups],
+            short_waits: vec![Vec::new(); groups],
+        }
+    }
+
+    /// Counts one ready → start wait of group `g`.
+    #[inline]
+    fn wait(&mut self, g: usize, ns: u64) {
+        match usize::try_from(ns) {
+            Ok(short) if short < SHORT_WAIT_NS => {
+                let counts = &mut self.short_waits[g];
+                if counts.is_empty() {
+                    counts.resize(SHORT_WAIT_NS, 0);
+                }
+                counts[short] += 1;
+            }
+            // Auto-resizing histograms grow to any value, so recording cannot fail.
+            _ => drop(self.waits[g].record(ns)),
+        }
+    }
+
+    /// Moves what was counted on the side into the histograms, at the end of the run.
+    fn settle(&mut self) {
+        for (hist, zeros) in self.groups.iter_mut().zip(&mut self.zero_bodies) {
+            let _ = hist.record_n(0, std::mem::take(zeros));
+        }
+        for (hist, counts) in self.waits.iter_mut().zip(&mut self.short_waits) {
+            for (ns, &count) in std::mem::take(counts).iter().enumerate() {
+                if count > 0 {
+                    let _ = hist.record_n(ns as u64, count);
+                }
+            }
         }
     }
 }
@@ -523,11 +560,17 @@ impl<P: Policy> Shared<'_, P> {
 
     /// Hands `task`, ready at `t`, to the policy; the caller wakes whom it says.
     #[inline]
-    fn make_ready(&self, mut task: Task, from: Option<&mut P::Local>, t: u64) -> Wake {
+    fn make_ready(&self, task: Task, from: Option<&mut P::Local>, t: u64) -> Wake {
         let (g, index) = self.plan.locate(task.id);
-        task.ready_at = t;
-        task.cost_us = self.plan.cost_us(g, index, task.arg);
-        self.policy.push(from, task)
+        let cost_us = self.plan.cost_us(g, index, task.arg);
+        self.policy.push(
+            from,
+            Task {
+                cost_us,
+                ready_at: t,
+                ..task
+            },
+        )
     }
 
     /// `count` tasks of group `g` are finished.
@@ -655,9 +698,7 @@ impl<P: Policy> Shared<'_, P> {
         let t_exit = self.now();
         st.overhead_ns += t_exit - sched_from;
         rec.event(t_exit, Kind::Exit, 0, 0, 0);
-        for (hist, zeros) in st.groups.iter_mut().zip(&mut st.zero_bodies) {
-            let _ = hist.record_n(0, std::mem::take(zeros));
-        }
+        st.settle();
         st
     }
 
@@ -682,21 +723,21 @@ impl<P: Policy> Shared<'_, P> {
         rec.event(t0, Kind::Run, id, attempt, victim);
         let (g, index) = self.plan.locate(id);
         let wait = t0.saturating_sub(task.ready_at);
-        // Auto-resizing histograms grow to any value, so recording cannot fail.
-        let _ = st.waits[g].record(wait);
+        st.wait(g, wait);
         let n = task.arg;
         let result = self.body(g, index, id, n, attempt);
-        // An inner node of a fork-join tree has no body of its own: it only spawns its
-        // children, which is the scheduler's work and timed as such after it. Its body takes no
-        // time, so the clock is not read again (a clock read costs as much as the body would).
-        let inner = self.plan.groups[g]
+        // A fork-join node with no computation of its own (an inner node only spawns its
+        // children, which is the scheduler's work and timed as such after it; `fib(0)` and
+        // `fib(1)` are their own answers) takes no time, so the clock is not read again: a
+        // clock read costs more than such a body.
+        let trivial = self.plan.groups[g]
             .fib
             .as_ref()
-            .is_some_and(|f| !f.is_leaf(n));
-        let t1 = if inner { t0 } else { self.now() };
+            .is_some_and(|f| f.is_trivial(n));
+        let t1 = if trivial { t0 } else { self.now() };
         let real = t1 - t0;
-        // Only a kernel blocks; an inner node runs none.
-        let blocked_at = if inner {
+        // Only a kernel blocks; a trivial node runs none.
+        let blocked_at = if trivial {
             0
         } else {
             BLOCKED_AT.with(|b| b.replace(0))
@@ -751,20 +792,23 @@ impl<P: Policy> Shared<'_, P> {
             Outcome::Completed => {
                 if let Some(fib) = spawns {
                     // Preorder layout: the left child is next, the right one after its subtree.
+                    // Same group, so no need to look up where they belong.
                     let left = Task {
                         id: id + 1,
                         arg: n - 1,
                         attempt: 1,
-                        ..Task::default()
+                        cost_us: fib.cost_us[n as usize - 1],
+                        ready_at: t2,
                     };
                     let right = Task {
                         id: left.id + fib.sizes[n as usize - 1],
                         arg: n - 2,
+                        cost_us: fib.cost_us[n as usize - 2],
                         ..left
                     };
                     let wakes = [
-                        self.make_ready(right, Some(local), t2),
-                        self.make_ready(left, Some(local), t2),
+                        self.policy.push(Some(&mut *local), right),
+                        self.policy.push(Some(&mut *local), left),
                     ];
                     self.sleep.wake(wakes);
                 }
@@ -776,7 +820,11 @@ impl<P: Policy> Shared<'_, P> {
                     attempt: attempt + 1,
                     ..task
                 };
-                let wake = self.make_ready(retry, Some(local), t2);
+                let retry = Task {
+                    ready_at: t2,
+                    ..retry
+                };
+                let wake = self.policy.push(Some(local), retry);
                 self.sleep.wake([wake]);
             }
             Outcome::Failed | Outcome::None => {
@@ -813,5 +861,34 @@ impl<P: Policy> Shared<'_, P> {
         }));
         IN_TASK.with(|f| f.set(false));
         result.ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_waits_counted_on_the_side_reach_the_histograms_exactly() {
+        let waits = [0, 1, 37, 255, 256, 257, 10_000, 37, 0, 3_000_000_000];
+        let mut st = WorkerStats::new(2);
+        let mut direct = histogram(2);
+        for &ns in &waits {
+            st.wait(1, ns);
+            direct.record(ns).expect("auto-resizing");
+        }
+        assert_eq!(
+            st.waits[1].len(),
+            4,
+            "only the long waits went to the histogram at once"
+        );
+        st.settle();
+        assert_eq!(st.waits[1], direct);
+        assert!(st.waits[0].is_empty() && st.short_waits[0].is_empty());
+        assert_eq!(
+            st.waits[1].value_at_quantile(0.0),
+            0,
+            "a zero wait is kept as zero"
+        );
     }
 }

@@ -58,6 +58,12 @@ impl FibPlan {
         n < 2 || n <= self.cutoff
     }
 
+    /// Whether a node with this `n` has no computation of its own: an inner node only spawns
+    /// its children, and a leaf below 2 is its own answer (`fib(0) = 0`, `fib(1) = 1`).
+    pub fn is_trivial(&self, n: u32) -> bool {
+        n < 2 || !self.is_leaf(n)
+    }
+
     /// Nodes on the longest root-to-leaf chain.
     pub fn depth(&self) -> u32 {
         let leaf = self.cutoff.max(1);

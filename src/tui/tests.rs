@@ -216,6 +216,7 @@ fn result(app: &App, scale: u64) -> RunResult {
                 groups: bodies,
                 checksum: 0,
                 zero_bodies: Vec::new(),
+                short_waits: Vec::new(),
             }
         })
         .collect();

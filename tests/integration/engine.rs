@@ -127,6 +127,23 @@ fn fork_join_spawns_the_whole_tree_and_computes_fib() {
 }
 
 #[test]
+fn only_fork_join_nodes_that_compute_are_timed() {
+    let _shared = heavy();
+    // Cutoff 0: inner nodes only spawn, leaves are fib(0) or fib(1): nothing to time.
+    let spawn_only =
+        r#"(name: "fj", groups: [(name: "fib", kernel: Fib(n: 16, cutoff: 0), count: 1)])"#;
+    let ran = run_text(spawn_only, "steal", Some(2), false);
+    assert_eq!(ran.report.work_ns, 0);
+    assert_eq!(ran.report.checksum, kernels::fib(16));
+    // Cutoff 12: the leaves compute fib(12) and fib(11) sequentially, and that is work.
+    let computing =
+        r#"(name: "fj", groups: [(name: "fib", kernel: Fib(n: 16, cutoff: 12), count: 1)])"#;
+    let ran = run_text(computing, "steal", Some(2), false);
+    assert!(ran.report.work_ns > 0);
+    assert_eq!(ran.report.checksum, kernels::fib(16));
+}
+
+#[test]
 fn failed_tasks_cancel_their_dependents_and_fib_subtrees() {
     // Every attempt panics: the first group fails, everything after it is cancelled.
     let text = r#"(name: "doomed", faults: (panic_rate: 1.0, max_retries: 1), groups: [
