@@ -39,6 +39,9 @@ fn medians(cases: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
     let mut times = vec![Vec::new(); cases.len()];
     for _ in 0..runs() {
         for (case, t) in cases.iter_mut().zip(&mut times) {
+            // Each case starts on a quiet machine: rayon's workers spin for a while after a
+            // job before they sleep, and on 2 cores that would slow whichever case comes next.
+            std::thread::sleep(Duration::from_millis(20));
             t.push(time(case));
         }
     }

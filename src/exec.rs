@@ -384,7 +384,9 @@ pub fn run_policy<P: Policy>(
             .enumerate()
             .map(|(w, (local, parker))| {
                 let core = cores.as_ref().map(|c| c[w]);
-                let recorder = Recorder::new(w, tx.clone(), options.events.is_some());
+                // Two events per attempt, and a few more while idle.
+                let expected = 2 * plan.total + 1024;
+                let recorder = Recorder::new(w, tx.clone(), options.events.is_some(), expected);
                 std::thread::Builder::new()
                     .name(format!("schedlab-worker-{w}"))
                     .spawn_scoped(s, move || {

@@ -5,7 +5,8 @@
 //! ([`exec`]) under one of the pluggable policies of the `schedlab-policies` crate. Workers
 //! record what they did ([`record`]); the run report ([`report`]), Chrome traces ([`trace`]) and
 //! the live view are computed from that. [`cli`] is the command line.
-#![forbid(unsafe_code)]
+// One audited exception, `record::advise_huge_pages`: a madvise call, which no safe API offers.
+#![deny(unsafe_code)]
 
 pub mod cli;
 pub mod compare;
