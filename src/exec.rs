@@ -40,6 +40,8 @@ use sleep::{Parker, Sleep};
 const SHORT_WAIT_NS: usize = 256;
 /// Finished tasks a worker counts locally before telling everyone.
 const FLUSH_FINISHED: usize = 256;
+/// ... or this long after it last told, so progress moves during a run of long tasks.
+const FLUSH_AFTER_NS: u64 = 20_000_000;
 /// How often the releaser looks at the clock while waiting (for interrupts and progress).
 const TICK: Duration = Duration::from_millis(10);
 
@@ -86,7 +88,7 @@ pub struct RunOptions {
 /// How far a run has got, for progress displays.
 #[derive(Clone, Debug)]
 pub struct Progress {
-    /// Tasks finished (counted in batches, so slightly behind).
+    /// Tasks finished (each worker tells in batches of 256 or every 20 ms, so slightly behind).
     pub finished: usize,
     /// Tasks in all.
     pub total: usize,
@@ -643,6 +645,7 @@ impl<P: Policy> Shared<'_, P> {
         let backoff = Backoff::new();
         let mut announced = false;
         let mut sched_from = self.now();
+        let mut told_at = sched_from;
         rec.event(sched_from, Kind::Take, 0, 0, 0);
         while !self.done.load(Ordering::Relaxed) {
             let found = match self.policy.take(&mut local) {
@@ -667,6 +670,10 @@ impl<P: Policy> Shared<'_, P> {
                 backoff.reset();
                 sched_from =
                     self.run_task(&mut st, &mut local, &mut rec, task, aux, sched_from, speed);
+                if st.tally.pending > 0 && sched_from - told_at > FLUSH_AFTER_NS {
+                    self.flush(&mut st.tally);
+                    told_at = sched_from;
+                }
                 continue;
             }
             if self.done.load(Ordering::Acquire) {

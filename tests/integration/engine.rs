@@ -282,6 +282,37 @@ fn on_four_workers(text: &str) -> (Plan, workload::ResolvedMachine) {
 }
 
 #[test]
+fn progress_counts_long_tasks_as_they_finish_not_at_the_end() {
+    // Workers that never run dry count their finished tasks in batches; a batch also goes out
+    // when it is 20 ms old, so a run of long tasks shows progress as it goes.
+    // One worker never runs dry until the last task: without the 20 ms rule it would tell
+    // nothing until the end.
+    let w = workload::parse(
+        r#"(name: "long", groups: [(name: "s", kernel: Sleep(us: 30000.0), count: 6)])"#,
+        "t",
+    )
+    .unwrap()
+    .workload;
+    let machine = w
+        .resolve_machine(&Overrides {
+            workers: Some(1),
+            ..Overrides::default()
+        })
+        .unwrap();
+    let plan = Plan::new(&w, 0);
+    let mut seen = Vec::new();
+    let run = exec::run(&plan, &machine, "steal", &RunOptions::default(), &mut |p| {
+        seen.push(p.finished)
+    })
+    .unwrap();
+    assert_eq!(run.total, 6);
+    assert!(
+        seen.iter().any(|&f| f > 0 && f < 6),
+        "some progress before the end: {seen:?}"
+    );
+}
+
+#[test]
 fn an_interrupted_run_stops_promptly_and_still_adds_up() {
     let (plan, machine) = on_four_workers(
         r#"(name: "long", groups: [(name: "s", kernel: Spin(us: 1000.0), count: 100000)])"#,
