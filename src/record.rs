@@ -226,8 +226,8 @@ fn reserve(events: usize) -> Vec<Event> {
 }
 
 /// Asks Linux to back `buf`'s allocation with transparent huge pages, if it is large enough to
-/// hold one.
-#[cfg(target_os = "linux")]
+/// hold one. (Not under miri, which runs no system calls of this kind.)
+#[cfg(all(target_os = "linux", not(miri)))]
 fn advise_huge_pages(buf: &mut Vec<Event>) {
     const HUGE: usize = 2 << 20;
     let start = buf.as_mut_ptr() as usize;
@@ -250,7 +250,7 @@ fn advise_huge_pages(buf: &mut Vec<Event>) {
     };
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(any(not(target_os = "linux"), miri))]
 fn advise_huge_pages(_: &mut Vec<Event>) {}
 
 /// Every worker's events, gathered from the chunks.
