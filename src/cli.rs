@@ -854,23 +854,38 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     let (points, stopped) = if !args.headless && std::io::stdout().is_terminal() {
         sweep_chart(args, axis, total_ns, scaling)?
     } else {
-        let tty = std::io::stderr().is_terminal();
+        // On a terminal, a bar of the runs with the one going on; in a pipe, a line each.
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let runs = sweep::run_count(&axis, &args.policies, total_ns);
+            let style = indicatif::ProgressStyle::with_template(
+                "sweep [{bar:30}] {pos}/{len} runs  {wide_msg}",
+            )
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            indicatif::ProgressBar::new(runs as u64).with_style(style)
+        });
+        let mut started = 0;
         let points = sweep::run(
             &axis,
             &args.policies,
             total_ns,
             args.seed,
             !args.exec.no_pin,
-            &mut |step| match step {
-                sweep::Step::Running(line) if tty => eprint!("\r\x1b[K{line}"),
-                sweep::Step::Running(line) => eprintln!("schedlab: {line}"),
-                sweep::Step::Measured(_) => {}
+            &mut |step| match (step, &bar) {
+                (sweep::Step::Running(line), Some(bar)) => {
+                    // The runs before this one are done.
+                    bar.set_position(started);
+                    bar.set_message(line.to_string());
+                    started += 1;
+                }
+                (sweep::Step::Running(line), None) => eprintln!("schedlab: {line}"),
+                (sweep::Step::Measured(_), _) => {}
             },
-        )?;
-        if tty {
-            eprint!("\r\x1b[K");
+        );
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
         }
-        (points, false)
+        (points?, false)
     };
     if stopped {
         eprintln!(

@@ -239,6 +239,11 @@ fn runs(what: &Axis, policies: &[String], total_ns: u64) -> Vec<(u64, u64, usize
     }
 }
 
+/// How many runs [`run`] makes, baselines included.
+pub fn run_count(what: &Axis, policies: &[String], total_ns: u64) -> usize {
+    runs(what, policies, total_ns).len()
+}
+
 /// A rough time for the whole sweep on this machine: each run's work spread over the cores
 /// it can use, plus a generous scheduler cost per task. Good to a factor of two or so, which
 /// is all a refusal needs.

@@ -279,6 +279,48 @@ fn a_recording_replays_pauses_rewinds_and_quits() {
 }
 
 #[test]
+fn a_headless_run_on_a_terminal_shows_a_progress_bar_and_clears_it() {
+    // About 4 s of work on 2 workers: long enough for the bar, which waits a second.
+    let workload = crate::cli::TempPath::with_text(
+        "bar.ron",
+        r#"(name: "bar", groups: [(name: "t", kernel: Spin(us: 1000.0), count: 8000)])"#,
+    );
+    let path = workload.0.to_str().expect("a UTF-8 temporary path");
+    let Some(session) = Session::start(&command_with(&format!(
+        "--workload '{path}' --headless --workers 2 --no-pin"
+    ))) else {
+        return;
+    };
+    let screen = session.wait_for("the progress bar", |s| s.contains("/8000 tasks"));
+    assert!(screen.contains("steal ["), "{screen}");
+    let screen = session.wait_for("the binary to exit", |s| s.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        !screen.contains("/8000 tasks"),
+        "the bar is cleared:\n{screen}"
+    );
+}
+
+#[test]
+fn a_headless_sweep_on_a_terminal_shows_a_bar_of_its_runs() {
+    let Some(session) = Session::start(&command_with(
+        "sweep --headless --total-ms 200 --sizes 10us..1ms --policies rr,steal --workers 2 --no-pin",
+    )) else {
+        return;
+    };
+    // Five sizes, each a baseline run and one run per policy.
+    let screen = session.wait_for("the bar of runs", |s| s.contains("/15 runs"));
+    assert!(screen.contains("sweep ["), "{screen}");
+    let screen = session.wait_for("the binary to exit", |s| s.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(screen.contains("<- best"), "the table:\n{screen}");
+    assert!(
+        !screen.contains("/15 runs"),
+        "the bar is cleared:\n{screen}"
+    );
+}
+
+#[test]
 fn the_sweep_is_charted_as_it_runs_and_its_table_printed_after() {
     let Some(session) = Session::start(&command_with(
         "sweep --total-ms 4 --sizes 10us..1ms --policies rr,steal --workers 2 --no-pin",
