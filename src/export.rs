@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 
 use crate::plan::Plan;
-use crate::record::{Outcome, Timeline, decode_wait};
+use crate::record::{Outcome, Timeline};
 
 /// The CSV header line.
 pub const CSV_HEADER: &str = "task,task_id,group,worker,ready_ns,start_ns,end_ns,attempt,outcome";
@@ -26,29 +26,27 @@ fn field(s: &str) -> String {
 pub fn write_csv(out: &mut dyn Write, plan: &Plan, timeline: &Timeline) -> io::Result<()> {
     writeln!(out, "{CSV_HEADER}")?;
     let groups: Vec<String> = plan.groups.iter().map(|g| field(&g.name)).collect();
-    for (worker, events) in timeline.workers.iter().enumerate() {
-        for (i, e) in events.iter().enumerate() {
-            if e.kind != crate::record::Kind::Run {
-                continue;
-            }
-            let Some(after) = events[i + 1..].iter().find(|n| !n.kind.is_inside_task()) else {
-                continue;
-            };
-            let outcome = match Outcome::from_aux(after.aux) {
-                Outcome::Completed => "completed",
-                Outcome::Retry => "retried",
-                Outcome::Failed => "failed",
-                Outcome::None => "unfinished",
-            };
-            let (g, index) = plan.locate(e.task);
-            let ready = e.t.saturating_sub(decode_wait(after.task));
-            let task = field(&format!("{}#{index}", plan.groups[g].name));
-            writeln!(
-                out,
-                "{task},{},{},{worker},{ready},{},{},{},{outcome}",
-                e.task, groups[g], e.t, after.t, e.attempt
-            )?;
-        }
+    for attempt in timeline.attempts() {
+        let (e, worker) = (attempt.run, attempt.worker);
+        let (Some(end), Some(wait), Some(outcome)) =
+            (attempt.end_ns(), attempt.wait_ns(), attempt.outcome())
+        else {
+            continue;
+        };
+        let outcome = match outcome {
+            Outcome::Completed => "completed",
+            Outcome::Retry => "retried",
+            Outcome::Failed => "failed",
+            Outcome::None => "unfinished",
+        };
+        let (g, index) = plan.locate(e.task);
+        let ready = e.t.saturating_sub(wait);
+        let task = field(&format!("{}#{index}", plan.groups[g].name));
+        writeln!(
+            out,
+            "{task},{},{},{worker},{ready},{},{end},{},{outcome}",
+            e.task, groups[g], e.t, e.attempt
+        )?;
     }
     Ok(())
 }

@@ -253,6 +253,35 @@ fn advise_huge_pages(buf: &mut Vec<Event>) {
 #[cfg(any(not(target_os = "linux"), miri))]
 fn advise_huge_pages(_: &mut Vec<Event>) {}
 
+/// One attempt as the timeline shows it: its `Run` event, and the first event after its body,
+/// which carries the attempt's outcome and its packed wait.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordedAttempt<'a> {
+    /// The worker that ran it.
+    pub worker: usize,
+    /// Its `Run` event: the start, the task, the attempt, the victim it was stolen from.
+    pub run: &'a Event,
+    /// The event that ended its body; `None` if the recording stops inside it.
+    pub after: Option<&'a Event>,
+}
+
+impl RecordedAttempt<'_> {
+    /// When its body ended, if the recording shows it.
+    pub fn end_ns(&self) -> Option<u64> {
+        self.after.map(|e| e.t)
+    }
+
+    /// How long it waited between becoming ready and starting, if the recording shows it.
+    pub fn wait_ns(&self) -> Option<u64> {
+        self.after.map(|e| decode_wait(e.task))
+    }
+
+    /// How it ended, if the recording shows it.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.after.map(|e| Outcome::from_aux(e.aux))
+    }
+}
+
 /// Every worker's events, gathered from the chunks.
 #[derive(Debug, Default, Clone)]
 pub struct Timeline {
@@ -294,6 +323,26 @@ impl Timeline {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Every recorded attempt, worker by worker, each worker's in time order.
+    pub fn attempts(&self) -> impl Iterator<Item = RecordedAttempt<'_>> {
+        self.workers
+            .iter()
+            .enumerate()
+            .flat_map(|(worker, events)| {
+                events
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.kind == Kind::Run)
+                    .map(move |(i, run)| RecordedAttempt {
+                        worker,
+                        run,
+                        // Usually the very next event; a body that blocked or ran slowed has
+                        // those marks in between.
+                        after: events[i + 1..].iter().find(|e| !e.kind.is_inside_task()),
+                    })
+            })
+    }
 }
 
 #[cfg(test)]
@@ -331,6 +380,44 @@ mod tests {
     fn a_reservation_the_machine_cannot_give_falls_back_to_growing() {
         let buf = reserve(usize::MAX / 4);
         assert_eq!(buf.capacity(), CHUNK_EVENTS);
+    }
+
+    #[test]
+    fn attempts_pair_each_run_with_the_event_that_ends_its_body() {
+        let ev = |t, kind, task, aux| Event {
+            t,
+            task,
+            kind,
+            attempt: 1,
+            aux,
+        };
+        let timeline = Timeline {
+            workers: vec![
+                vec![
+                    ev(0, Kind::Take, 0, 0),
+                    ev(10, Kind::Run, 4, 0),
+                    ev(15, Kind::Block, 4, 0),
+                    ev(30, Kind::Take, encode_wait(7), Outcome::Completed as u16),
+                    ev(40, Kind::Run, 5, 0),
+                ],
+                vec![
+                    ev(5, Kind::Run, 6, 1),
+                    ev(9, Kind::Push, encode_wait(2), Outcome::Retry as u16),
+                ],
+            ],
+        };
+        let seen: Vec<_> = timeline
+            .attempts()
+            .map(|a| (a.worker, a.run.task, a.end_ns(), a.wait_ns(), a.outcome()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (0, 4, Some(30), Some(7), Some(Outcome::Completed)),
+                (0, 5, None, None, None),
+                (1, 6, Some(9), Some(2), Some(Outcome::Retry)),
+            ]
+        );
     }
 
     #[test]

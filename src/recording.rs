@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::exec::Progress;
 use crate::plan::Plan;
-use crate::record::{Event, Kind, Timeline, decode_wait};
+use crate::record::{Event, Kind, Timeline};
 use crate::report::Report;
 use crate::workload::{self, Loaded, ResolvedMachine};
 
@@ -265,19 +265,10 @@ impl Recording {
         let mut waits: Vec<Histogram<u64>> = (0..self.plan.groups.len())
             .map(|_| Histogram::new(2).expect("2 significant figures are valid"))
             .collect();
-        for events in &self.timeline.workers {
-            let mut running = None;
-            for e in events {
-                match e.kind {
-                    Kind::Run => running = Some(e.task),
-                    kind if kind.is_inside_task() => {}
-                    _ => {
-                        if let Some(task) = running.take() {
-                            let (g, _) = self.plan.locate(task);
-                            let _ = waits[g].record(decode_wait(e.task));
-                        }
-                    }
-                }
+        for attempt in self.timeline.attempts() {
+            if let Some(wait) = attempt.wait_ns() {
+                let (g, _) = self.plan.locate(attempt.run.task);
+                let _ = waits[g].record(wait);
             }
         }
         waits

@@ -474,33 +474,24 @@ pub fn critical_attempts(
     critical_groups: &[String],
     timeline: &crate::record::Timeline,
 ) -> Vec<Attempt> {
-    use crate::record::Kind;
     let wanted: Vec<usize> = critical_groups
         .iter()
         .filter_map(|name| plan.groups.iter().position(|g| g.name == *name))
         .collect();
     let mut longest: Vec<Option<Attempt>> = vec![None; plan.groups.len()];
-    for (worker, events) in timeline.workers.iter().enumerate() {
-        for (i, e) in events.iter().enumerate() {
-            if e.kind != Kind::Run {
-                continue;
-            }
-            let (g, _) = plan.locate(e.task);
-            if !wanted.contains(&g) {
-                continue;
-            }
-            let Some(end) = events[i + 1..].iter().find(|n| !n.kind.is_inside_task()) else {
-                continue;
-            };
-            let attempt = Attempt {
-                task: e.task,
-                worker,
-                start_ns: e.t,
-                end_ns: end.t,
-            };
-            if longest[g].is_none_or(|l| end.t - e.t > l.end_ns - l.start_ns) {
-                longest[g] = Some(attempt);
-            }
+    for recorded in timeline.attempts() {
+        let (g, _) = plan.locate(recorded.run.task);
+        let Some(end_ns) = recorded.end_ns().filter(|_| wanted.contains(&g)) else {
+            continue;
+        };
+        let attempt = Attempt {
+            task: recorded.run.task,
+            worker: recorded.worker,
+            start_ns: recorded.run.t,
+            end_ns,
+        };
+        if longest[g].is_none_or(|l| end_ns - attempt.start_ns > l.end_ns - l.start_ns) {
+            longest[g] = Some(attempt);
         }
     }
     wanted.iter().filter_map(|&g| longest[g]).collect()

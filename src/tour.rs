@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use crate::exec::{self, RunOptions};
 use crate::plan::Plan;
-use crate::record::{Kind, Timeline};
+use crate::record::Timeline;
 use crate::report::{Report, WorkerReport, fmt_ns};
 use crate::workload::{self, Overrides};
 
@@ -85,20 +85,12 @@ pub fn spans(plan: &Plan, timeline: &Timeline) -> (Vec<Span>, Vec<Vec<u64>>) {
         plan.groups.len()
     ];
     let mut runs = vec![vec![0; plan.groups.len()]; timeline.workers.len()];
-    for (w, events) in timeline.workers.iter().enumerate() {
-        for (i, e) in events.iter().enumerate() {
-            if e.kind != Kind::Run {
-                continue;
-            }
-            let (g, _) = plan.locate(e.task);
-            let end = events[i + 1..]
-                .iter()
-                .find(|n| !n.kind.is_inside_task())
-                .map_or(e.t, |n| n.t);
-            spans[g].start = spans[g].start.min(e.t);
-            spans[g].end = spans[g].end.max(end);
-            runs[w][g] += 1;
-        }
+    for attempt in timeline.attempts() {
+        let (g, _) = plan.locate(attempt.run.task);
+        let start = attempt.run.t;
+        spans[g].start = spans[g].start.min(start);
+        spans[g].end = spans[g].end.max(attempt.end_ns().unwrap_or(start));
+        runs[attempt.worker][g] += 1;
     }
     for s in &mut spans {
         if s.start == u64::MAX {
@@ -416,6 +408,7 @@ pub fn lesson_text(index: usize, conclusion: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Kind;
     use crate::report::{GroupReport, Percentiles, TaskCounts};
 
     fn worker(id: usize, busy: u64, idle: u64, steals: u64) -> WorkerReport {
