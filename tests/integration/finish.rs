@@ -79,8 +79,10 @@ fn the_version_names_the_commit_it_was_built_from() {
     match head {
         Ok(out) if out.status.success() => {
             let head = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            // `-dirty` when it was built from a tree with uncommitted changes.
             assert!(
-                version.contains(&format!("(commit {head})")),
+                version.contains(&format!("(commit {head})"))
+                    || version.contains(&format!("(commit {head}-dirty)")),
                 "{version} vs {head}"
             );
         }
