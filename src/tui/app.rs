@@ -853,6 +853,19 @@ mod tests {
         a.apply(Action::Scrub(40));
         assert_eq!(a.shown_until(), end, "never past the end");
         assert_eq!(a.state(), "replayed");
+        // The numbers beside the timeline follow the playhead: nothing at the start, some of
+        // the run's attempts half-way, all of them at the end.
+        let all: Vec<usize> = (0..a.runs[0].lanes.lanes.len()).collect();
+        let tasks_shown = |a: &App| -> u64 {
+            let stats = a.row_stats(&a.runs[0], &all);
+            let fields: Vec<&str> = stats.split_whitespace().collect();
+            fields[3].parse().expect("the tasks column")
+        };
+        assert_eq!(tasks_shown(&a), tasks);
+        a.apply(Action::Rewind);
+        assert_eq!(tasks_shown(&a), 0);
+        a.apply(Action::Scrub(10));
+        assert!((1..tasks).contains(&tasks_shown(&a)), "half-way");
         a.apply(Action::Rewind);
         assert_eq!(a.shown_until(), 0);
         assert!(

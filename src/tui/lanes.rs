@@ -31,6 +31,8 @@ pub struct Bin {
     group_ns: u32,
     /// Tasks stolen by this worker whose body starts in this bin.
     pub steals: u16,
+    /// Attempts whose body starts in this bin.
+    pub starts: u32,
 }
 
 impl Bin {
@@ -41,6 +43,7 @@ impl Bin {
         self.overhead = self.overhead.saturating_add(other.overhead);
         self.idle = self.idle.saturating_add(other.idle);
         self.steals = self.steals.saturating_add(other.steals);
+        self.starts = self.starts.saturating_add(other.starts);
         if other.group_ns > self.group_ns {
             self.group = other.group;
             self.group_ns = other.group_ns;
@@ -204,10 +207,11 @@ impl Lanes {
                 lane.open_group = group_of(e.task);
                 lane.open_task = e.task;
                 lane.tasks += 1;
+                let b = (e.t / self.bin_ns) as usize;
+                ensure_len(&mut lane.bins, b + 1);
+                lane.bins[b].starts = lane.bins[b].starts.saturating_add(1);
                 if e.aux > 0 {
                     lane.steals += 1;
-                    let b = (e.t / self.bin_ns) as usize;
-                    ensure_len(&mut lane.bins, b + 1);
                     lane.bins[b].steals = lane.bins[b].steals.saturating_add(1);
                 }
             }
@@ -307,7 +311,44 @@ impl Lanes {
     }
 }
 
+/// A lane's totals over part of the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LaneTotals {
+    /// In task bodies, blocked and failed attempts included, ns.
+    pub busy_ns: u64,
+    /// In the scheduler, ns.
+    pub overhead_ns: u64,
+    /// Idle, ns.
+    pub idle_ns: u64,
+    /// Attempts started.
+    pub tasks: u64,
+    /// Of which stolen.
+    pub steals: u64,
+}
+
 impl Lane {
+    /// The totals of the time before `until_ns`, from the bins (`bin_ns` wide): what a replay
+    /// has shown so far. The bin `until_ns` falls in counts in proportion to the part of it
+    /// that is before.
+    pub fn totals_until(&self, bin_ns: u64, until_ns: u64) -> LaneTotals {
+        let mut totals = LaneTotals::default();
+        for (i, bin) in self.bins.iter().enumerate() {
+            let start = i as u64 * bin_ns;
+            if start >= until_ns {
+                break;
+            }
+            let part = ((until_ns - start) as f64 / bin_ns as f64).min(1.0);
+            let share = |v: u64| (v as f64 * part) as u64;
+            totals.busy_ns +=
+                share(u64::from(bin.busy) + u64::from(bin.blocked) + u64::from(bin.failed));
+            totals.overhead_ns += share(u64::from(bin.overhead));
+            totals.idle_ns += share(u64::from(bin.idle));
+            totals.tasks += share(u64::from(bin.starts));
+            totals.steals += share(u64::from(bin.steals));
+        }
+        totals
+    }
+
     fn record_totals(&mut self, kind: Kind, activity: Activity, ns: u64) {
         match activity {
             Activity::Busy(_) | Activity::Failed(_) => self.busy_ns += ns,
@@ -401,6 +442,42 @@ mod tests {
         assert_eq!(cells[1].busy, 1.0);
         assert_eq!(cells[1].group, 3);
         assert_eq!(cells[3].idle, 1.0);
+    }
+
+    #[test]
+    fn totals_until_count_only_what_came_before() {
+        let mut lanes = Lanes::new(1);
+        let b = lanes.bin_ns;
+        // Scheduler for one bin, a stolen task's body for two, a second task for one, idle.
+        let events = [
+            ev(0, Kind::Take, 0, 0),
+            ev(b, Kind::Run, 1, 2),
+            ev(3 * b, Kind::Push, 0, Outcome::Completed as u16),
+            ev(3 * b, Kind::Run, 2, 0),
+            ev(4 * b, Kind::Idle, 0, Outcome::Completed as u16),
+            ev(6 * b, Kind::Exit, 0, 0),
+        ];
+        lanes.add(0, &events, &|_| 0);
+        let lane = &lanes.lanes[0];
+        let at = |t| lane.totals_until(lanes.bin_ns, t);
+        assert_eq!(at(0), LaneTotals::default());
+        assert_eq!(
+            at(2 * b),
+            LaneTotals {
+                busy_ns: b,
+                overhead_ns: b,
+                idle_ns: 0,
+                tasks: 1,
+                steals: 1,
+            }
+        );
+        assert_eq!(at(b + b / 2).busy_ns, b / 2, "half of a bin counts half");
+        let whole = at(6 * b);
+        assert_eq!(
+            (whole.busy_ns, whole.idle_ns, whole.tasks),
+            (lane.busy_ns, lane.idle_ns, lane.tasks),
+            "at the end, the run's totals"
+        );
     }
 
     #[test]

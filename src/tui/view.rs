@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Sparkline, Widget, Wrap};
 
 use super::app::{App, Overlay, RunView};
-use super::lanes::{Cell, Lane};
+use super::lanes::{Cell, Lane, LaneTotals};
 use crate::report::fmt_ns;
 
 /// The smallest screen the layout fits.
@@ -338,10 +338,30 @@ impl App {
         }
     }
 
-    fn row_stats(&self, run: &RunView, members: &[usize]) -> String {
+    pub(crate) fn row_stats(&self, run: &RunView, members: &[usize]) -> String {
         let lanes: Vec<&Lane> = members.iter().map(|&w| &run.lanes.lanes[w]).collect();
         let n = lanes.len().max(1) as f64;
+        // A replay shows the run up to its playhead, and so do the numbers beside it.
+        let until = self.shown_until();
+        let replayed = self.view.replay.is_some() && until < run.now_ns();
         let (busy, idle, overhead, tasks, steals) = match &run.finished {
+            _ if replayed => {
+                let so_far: Vec<_> = lanes
+                    .iter()
+                    .map(|l| l.totals_until(run.lanes.bin_ns, until))
+                    .collect();
+                let span = until.max(1) as f64;
+                let pct = |get: fn(&LaneTotals) -> u64| {
+                    so_far.iter().map(|t| get(t) as f64).sum::<f64>() * 100.0 / span / n
+                };
+                (
+                    pct(|t| t.busy_ns),
+                    pct(|t| t.idle_ns),
+                    pct(|t| t.overhead_ns),
+                    so_far.iter().map(|t| t.tasks).sum::<u64>(),
+                    so_far.iter().map(|t| t.steals).sum::<u64>(),
+                )
+            }
             Some(f) => {
                 let ws: Vec<_> = members
                     .iter()
