@@ -340,60 +340,58 @@ impl App {
 
     pub(crate) fn row_stats(&self, run: &RunView, members: &[usize]) -> String {
         let lanes: Vec<&Lane> = members.iter().map(|&w| &run.lanes.lanes[w]).collect();
-        let n = lanes.len().max(1) as f64;
-        // A replay shows the run up to its playhead, and so do the numbers beside it.
+        // A replay shows the run up to its playhead, and so do the numbers beside it; a
+        // finished run shows its report's; a run going on, what its lanes have seen so far.
         let until = self.shown_until();
         let replayed = self.view.replay.is_some() && until < run.now_ns();
-        let (busy, idle, overhead, tasks, steals) = match &run.finished {
-            _ if replayed => {
-                let so_far: Vec<_> = lanes
+        let (totals, span): (Vec<LaneTotals>, u64) = match &run.finished {
+            _ if replayed => (
+                lanes
                     .iter()
                     .map(|l| l.totals_until(run.lanes.bin_ns, until))
-                    .collect();
-                let span = until.max(1) as f64;
-                let pct = |get: fn(&LaneTotals) -> u64| {
-                    so_far.iter().map(|t| get(t) as f64).sum::<f64>() * 100.0 / span / n
-                };
-                (
-                    pct(|t| t.busy_ns),
-                    pct(|t| t.idle_ns),
-                    pct(|t| t.overhead_ns),
-                    so_far.iter().map(|t| t.tasks).sum::<u64>(),
-                    so_far.iter().map(|t| t.steals).sum::<u64>(),
-                )
-            }
-            Some(f) => {
-                let ws: Vec<_> = members
+                    .collect(),
+                until,
+            ),
+            Some(f) => (
+                members
                     .iter()
                     .filter_map(|&w| f.report.workers.get(w))
-                    .collect();
-                let span = f.report.makespan_ns.max(1) as f64;
-                let pct = |get: fn(&crate::report::WorkerReport) -> u64| {
-                    ws.iter().map(|w| get(w) as f64).sum::<f64>() * 100.0 / span / n
-                };
-                (
-                    pct(|w| w.busy_ns),
-                    pct(|w| w.idle_ns),
-                    pct(|w| w.overhead_ns),
-                    ws.iter().map(|w| w.tasks).sum::<u64>(),
-                    ws.iter().map(|w| w.steals).sum::<u64>(),
-                )
-            }
-            None => {
-                let span = run.now_ns().max(1) as f64;
-                let pct = |get: fn(&Lane) -> u64| {
-                    lanes.iter().map(|l| get(l) as f64).sum::<f64>() * 100.0 / span / n
-                };
-                (
-                    pct(|l| l.busy_ns),
-                    pct(|l| l.idle_ns),
-                    pct(|l| l.overhead_ns),
-                    lanes.iter().map(|l| l.tasks).sum(),
-                    lanes.iter().map(|l| l.steals).sum(),
-                )
-            }
+                    .map(|w| LaneTotals {
+                        busy_ns: w.busy_ns,
+                        overhead_ns: w.overhead_ns,
+                        idle_ns: w.idle_ns,
+                        tasks: w.tasks,
+                        steals: w.steals,
+                    })
+                    .collect(),
+                f.report.makespan_ns,
+            ),
+            None => (
+                lanes
+                    .iter()
+                    .map(|l| LaneTotals {
+                        busy_ns: l.busy_ns,
+                        overhead_ns: l.overhead_ns,
+                        idle_ns: l.idle_ns,
+                        tasks: l.tasks,
+                        steals: l.steals,
+                    })
+                    .collect(),
+                run.now_ns(),
+            ),
         };
-        format!("{busy:>4.0}% {idle:>4.0}% {overhead:>4.1}% {tasks:>6} {steals:>6}")
+        let sum = |get: fn(&LaneTotals) -> u64| totals.iter().map(get).sum::<u64>();
+        let pct = |get: fn(&LaneTotals) -> u64| {
+            sum(get) as f64 * 100.0 / span.max(1) as f64 / lanes.len().max(1) as f64
+        };
+        format!(
+            "{:>4.0}% {:>4.0}% {:>4.1}% {:>6} {:>6}",
+            pct(|t| t.busy_ns),
+            pct(|t| t.idle_ns),
+            pct(|t| t.overhead_ns),
+            sum(|t| t.tasks),
+            sum(|t| t.steals)
+        )
     }
 
     fn axis(&self, from: u64, per_cell: u64, width: usize, label_width: usize) -> Line<'static> {
