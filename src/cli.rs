@@ -150,7 +150,8 @@ struct RunArgs {
 /// What a finished run (or a recording of one) can be written as.
 #[derive(Debug, Args)]
 struct Outputs {
-    /// Write the run report as JSON to PATH (`-` for stdout).
+    /// Write the run report as JSON to PATH (`-` for stdout). In the TUI, this and the other
+    /// outputs describe the run the command line asked for (the first), not later re-runs.
     #[arg(long, value_name = "PATH")]
     json: Option<String>,
     /// Write a Chrome Trace Event Format file (one track per worker) for Perfetto or chrome://tracing.
