@@ -83,10 +83,50 @@ fn ten_million_child() {
     );
 }
 
+/// In a child process of its own: one whole `Fib(30, cutoff 0)` as a program would run it,
+/// `steal` with the timeline recorded, or rayon with a pool made for it.
+fn fib_child(which: &str) {
+    let workers = workers();
+    if which == "rayon" {
+        let pool = rayon_pool(workers);
+        black_box(pool.install(|| rayon_fib(black_box(30))));
+    } else {
+        drop(black_box(run(&fib_tree(30, workers), "steal", true)));
+    }
+}
+
+/// Times whole processes, each running one case: start, threads, the run, the exit.
+fn process_medians(cases: &[&str]) -> Vec<Duration> {
+    let me = std::env::current_exe().expect("this binary");
+    let me = &me;
+    let mut cmds: Vec<_> = cases
+        .iter()
+        .map(|case| {
+            move || {
+                let status = std::process::Command::new(me)
+                    .env(CHILD, case)
+                    .status()
+                    .expect("the child runs");
+                assert!(status.success(), "the {case} child failed");
+            }
+        })
+        .collect();
+    let mut refs: Vec<&mut dyn FnMut()> = cmds.iter_mut().map(|c| c as &mut dyn FnMut()).collect();
+    medians(&mut refs)
+}
+
 fn main() {
-    if std::env::var_os(CHILD).is_some() {
-        ten_million_child();
-        return;
+    match std::env::var(CHILD).as_deref() {
+        Ok("fib-steal" | "fib-rayon") => {
+            let which = std::env::var(CHILD).unwrap_or_default();
+            fib_child(which.trim_start_matches("fib-"));
+            return;
+        }
+        Ok(_) => {
+            ten_million_child();
+            return;
+        }
+        Err(_) => {}
     }
     // `cargo bench` passes `--bench`; nothing else is expected.
     let workers = workers();
@@ -142,6 +182,13 @@ fn main() {
         ms(m[1]),
         ms(m[2]),
         ratio(m[1], m[2])
+    );
+    let p = process_medians(&["fib-steal", "fib-rayon"]);
+    println!(
+        "| Fib(30, cutoff 0), whole processes: steal recorded vs rayon::join, each pool new | {} | {} | {:.2}× | ≤ 4× |",
+        ms(p[0]),
+        ms(p[1]),
+        ratio(p[0], p[1])
     );
 
     let tasks = bench(
