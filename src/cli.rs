@@ -409,7 +409,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             print_bytes(&script)
         }
         Some(Command::Man { dir }) => {
-            let command = <Cli as clap::CommandFactory>::command();
+            // Each subcommand's page names the version too (clap gives it only to the top).
+            let command = <Cli as clap::CommandFactory>::command()
+                .mut_subcommands(|sub| sub.version(VERSION));
             match dir {
                 Some(dir) => {
                     std::fs::create_dir_all(&dir)
