@@ -61,7 +61,10 @@ fn the_manual_page_documents_the_options_and_commands() {
     stdout_ok(&["man", "--dir", dir.0.to_str().expect("UTF-8 path")]);
     for page in ["schedlab.1", "schedlab-sweep.1", "schedlab-replay.1"] {
         let text = std::fs::read_to_string(dir.0.join(page)).expect("a page per command");
-        let title = text.lines().find(|l| l.starts_with(".TH")).unwrap_or_default();
+        let title = text
+            .lines()
+            .find(|l| l.starts_with(".TH"))
+            .unwrap_or_default();
         assert!(
             title.contains(env!("CARGO_PKG_VERSION")) && title.contains("commit"),
             "{page} names the version: {title}"
