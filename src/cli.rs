@@ -466,6 +466,14 @@ fn prepare(arg: &str, machine: &MachineArgs) -> Result<Prepared> {
     })
 }
 
+/// A progress bar of `len` steps drawn with `template` (indicatif's), the same look everywhere.
+fn progress_bar(len: usize, template: &str) -> indicatif::ProgressBar {
+    let style = indicatif::ProgressStyle::with_template(template)
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    indicatif::ProgressBar::new(len as u64).with_style(style)
+}
+
 fn execute(
     p: &Prepared,
     policy: &str,
@@ -488,13 +496,7 @@ fn execute(
             return;
         }
         let bar = bar.get_or_insert_with(|| {
-            let style = indicatif::ProgressStyle::with_template(
-                "{prefix} [{bar:40}] {pos}/{len} tasks  {msg}",
-            )
-            .map(|s| s.progress_chars("=> "))
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-            indicatif::ProgressBar::new(p.total as u64)
-                .with_style(style)
+            progress_bar(p.total, "{prefix} [{bar:40}] {pos}/{len} tasks  {msg}")
                 .with_prefix(policy.to_string())
         });
         bar.set_position(p.finished as u64);
@@ -859,13 +861,10 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     } else {
         // On a terminal, a bar of the runs with the one going on; in a pipe, a line each.
         let bar = std::io::stderr().is_terminal().then(|| {
-            let runs = sweep::run_count(&axis, &args.policies, total_ns);
-            let style = indicatif::ProgressStyle::with_template(
+            progress_bar(
+                sweep::run_count(&axis, &args.policies, total_ns),
                 "sweep [{bar:30}] {pos}/{len} runs  {wide_msg}",
             )
-            .map(|s| s.progress_chars("=> "))
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-            indicatif::ProgressBar::new(runs as u64).with_style(style)
         });
         let mut started = 0;
         let points = sweep::run(

@@ -834,11 +834,8 @@ impl<P: Policy> Shared<'_, P> {
                 st.tally.retried += 1;
                 let retry = Task {
                     attempt: attempt + 1,
-                    ..task
-                };
-                let retry = Task {
                     ready_at: t2,
-                    ..retry
+                    ..task
                 };
                 let wake = self.policy.push(Some(local), retry);
                 self.sleep.wake([wake]);
@@ -908,19 +905,15 @@ mod tests {
                 ..RunOptions::default()
             };
             let run = run(&plan, &machine, info.name, &options, &mut |_| {}).expect("known");
-            let tally = run.workers.iter().fold(run.released, |mut t, w| {
-                t.completed += w.tally.completed;
-                t.failed += w.tally.failed;
-                t.cancelled += w.tally.cancelled;
-                t
-            });
+            let tasks = crate::report::Report::new("small", "", &plan, &machine, &run).tasks;
             assert!(!run.interrupted, "{}", info.name);
             assert_eq!(
-                tally.completed + tally.failed + tally.cancelled,
-                plan.total as u64,
+                tasks.completed + tasks.failed + tasks.cancelled,
+                tasks.total,
                 "{}",
                 info.name
             );
+            assert_eq!(tasks.total, plan.total as u64, "{}", info.name);
             let attempts: u64 = run.workers.iter().map(|w| w.tasks).sum();
             let runs = run
                 .timeline

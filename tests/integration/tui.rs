@@ -286,38 +286,36 @@ fn a_headless_run_on_a_terminal_shows_a_progress_bar_and_clears_it() {
         r#"(name: "bar", groups: [(name: "t", kernel: Spin(us: 1000.0), count: 8000)])"#,
     );
     let path = workload.0.to_str().expect("a UTF-8 temporary path");
-    let Some(session) = Session::start(&command_with(&format!(
-        "--workload '{path}' --headless --workers 2 --no-pin"
-    ))) else {
-        return;
-    };
-    let screen = session.wait_for("the progress bar", |s| s.contains("/8000 tasks"));
-    assert!(screen.contains("steal ["), "{screen}");
+    shows_a_bar_then_clears_it(
+        &format!("--workload '{path}' --headless --workers 2 --no-pin"),
+        "steal [",
+        "/8000 tasks",
+    );
+}
+
+/// Runs the binary with `args` on a terminal, waits for a progress bar (`start` and `count` on
+/// one screen), then for a clean exit with the bar gone; returns that last screen.
+fn shows_a_bar_then_clears_it(args: &str, start: &str, count: &str) -> Option<String> {
+    let session = Session::start(&command_with(args))?;
+    let screen = session.wait_for("the progress bar", |s| s.contains(count));
+    assert!(screen.contains(start), "{screen}");
     let screen = session.wait_for("the binary to exit", |s| s.contains("EXIT="));
     assert!(screen.contains("EXIT=0"), "{screen}");
-    assert!(
-        !screen.contains("/8000 tasks"),
-        "the bar is cleared:\n{screen}"
-    );
+    assert!(!screen.contains(count), "the bar is cleared:\n{screen}");
+    Some(screen)
 }
 
 #[test]
 fn a_headless_sweep_on_a_terminal_shows_a_bar_of_its_runs() {
-    let Some(session) = Session::start(&command_with(
+    // Five sizes, each a baseline run and one run per policy.
+    let Some(screen) = shows_a_bar_then_clears_it(
         "sweep --headless --total-ms 200 --sizes 10us..1ms --policies rr,steal --workers 2 --no-pin",
-    )) else {
+        "sweep [",
+        "/15 runs",
+    ) else {
         return;
     };
-    // Five sizes, each a baseline run and one run per policy.
-    let screen = session.wait_for("the bar of runs", |s| s.contains("/15 runs"));
-    assert!(screen.contains("sweep ["), "{screen}");
-    let screen = session.wait_for("the binary to exit", |s| s.contains("EXIT="));
-    assert!(screen.contains("EXIT=0"), "{screen}");
     assert!(screen.contains("<- best"), "the table:\n{screen}");
-    assert!(
-        !screen.contains("/15 runs"),
-        "the bar is cleared:\n{screen}"
-    );
 }
 
 #[test]
