@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::exec::{self, Progress, RunOptions, RunResult};
 use crate::kernels::KERNELS;
+use crate::output::{self, Named};
 use crate::plan::Plan;
 use crate::report::{Report, fmt_ns};
 use crate::workload::{self, Loaded, Overrides, ResolvedMachine};
@@ -42,6 +43,8 @@ Examples:
   schedlab list                                     policies, kernels, shipped workloads
 
 A workload is a path, or the name of a shipped one (looked up in ./workloads/, then built in).
+Outputs are checked before the run: none may be the workload or another output, at most one
+may be `-` (stdout), and each is written whole or not at all.
 Exit status: 0 the run finished (failed tasks included), 2 bad usage or input, 130 interrupted,
 70 the policy or the executor crashed (a bug).";
 
@@ -153,7 +156,7 @@ struct Outputs {
     /// Write the run report as JSON to PATH (`-` for stdout). In the TUI, this and the other
     /// outputs describe the run the command line asked for (the first), not later re-runs.
     #[arg(long, value_name = "PATH")]
-    json: Option<String>,
+    json: Option<PathBuf>,
     /// Write a Chrome Trace Event Format file (one track per worker) for Perfetto or chrome://tracing.
     /// Expect roughly 120 bytes per scheduling event, about 270 bytes per task: 1M tiny tasks
     /// make a 270 MB trace (see --trace-max).
@@ -183,6 +186,24 @@ impl Outputs {
     fn any(&self) -> bool {
         self.json.is_some() || self.need_events()
     }
+
+    /// The outputs asked for, each with its flag.
+    fn named(&self) -> Vec<Named<'_>> {
+        named_outputs(&[
+            ("--json", &self.json),
+            ("--trace", &self.trace),
+            ("--csv", &self.csv),
+            ("--svg", &self.svg),
+        ])
+    }
+}
+
+/// The outputs of `flags` that were given.
+fn named_outputs<'a>(flags: &[(&'a str, &'a Option<PathBuf>)]) -> Vec<Named<'a>> {
+    flags
+        .iter()
+        .filter_map(|&(flag, path)| path.as_deref().map(|p| Named::new(flag, p)))
+        .collect()
 }
 
 #[derive(Debug, Args)]
@@ -209,7 +230,7 @@ struct CompareArgs {
     /// Write `{ "schema": 1, "runs": [report, ...] }` to PATH (`-` for stdout); with
     /// `--repeat`, every run, plus a `summary` per policy.
     #[arg(long, value_name = "PATH")]
-    json: Option<String>,
+    json: Option<PathBuf>,
     /// Run each policy N times, interleaved (fifo, rr, …, fifo, rr, …) so slow moments of the
     /// machine hit every policy alike; report medians and min–max, and say which differences
     /// are inside the noise.
@@ -245,11 +266,12 @@ struct SweepArgs {
     seed: u64,
     /// Write the points as JSON to PATH (`-` for stdout).
     #[arg(long, value_name = "PATH")]
-    json: Option<String>,
+    json: Option<PathBuf>,
     /// Write the points as CSV to PATH (`-` for stdout).
     #[arg(long, value_name = "PATH")]
-    csv: Option<String>,
-    /// Write the chart as an SVG picture to PATH, for slides.
+    csv: Option<PathBuf>,
+    /// Write the chart as an SVG picture to PATH, for slides (`-` for stdout). One output at
+    /// most on stdout, no two on the same file; all are checked before the sweep starts.
     #[arg(long, value_name = "PATH")]
     svg: Option<PathBuf>,
     /// No chart: progress on stderr, the table on stdout. (In a terminal the points are
@@ -360,6 +382,8 @@ pub(crate) fn interrupt_flag() -> Arc<AtomicBool> {
                 if TUI_ACTIVE.load(Ordering::SeqCst) {
                     ratatui::restore();
                 }
+                // A file being written stays as it was; its temporary twin goes too.
+                output::remove_unfinished();
                 std::process::exit(i32::from(EXIT_INTERRUPTED));
             }
         });
@@ -529,23 +553,30 @@ fn report_of(p: &Prepared, run: &RunResult) -> Report {
     Report::new(&w.name, &w.description, &p.plan, &p.machine, run)
 }
 
+/// Writes an output to stdout (`-`) or, whole or not at all, to the file at `path`.
 fn write_to(
-    path: &str,
+    path: &Path,
     what: &str,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    if path == "-" {
+    if output::is_stdout(path) {
         let stdout = std::io::stdout();
         let mut lock = stdout.lock();
         write(&mut lock).with_context(|| format!("cannot write the {what} to stdout"))?;
         return Ok(());
     }
-    let file =
-        std::fs::File::create(Path::new(path)).with_context(|| format!("cannot create {path}"))?;
-    let mut out = std::io::BufWriter::new(file);
-    write(&mut out)
-        .and_then(|()| out.flush())
-        .with_context(|| format!("cannot write the {what} to {path}"))
+    output::write(path, write)
+        .with_context(|| format!("cannot write the {what} to {}", path.display()))
+}
+
+/// The workload's file, where it was read from one (a built-in workload is no file).
+fn workload_file(p: &Prepared) -> Vec<Named<'_>> {
+    let path = Path::new(&p.loaded.source_name);
+    if path.is_file() {
+        vec![Named::new("the workload", path)]
+    } else {
+        Vec::new()
+    }
 }
 
 fn run_one(args: &RunArgs) -> Result<ExitCode> {
@@ -553,6 +584,16 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
         bail!("--workload is required")
     };
     let p = prepare(arg, &args.machine)?;
+    let mut outputs = args.outputs.named();
+    if let Some(path) = &args.record {
+        if output::is_stdout(path) {
+            bail!(
+                "--record needs a file path: a recording is replayed from a file (`./-` names a file called -)"
+            );
+        }
+        outputs.push(Named::new("--record", path));
+    }
+    output::check(&workload_file(&p), &outputs)?;
     let tui = !args.headless && std::io::stdout().is_terminal();
     if !args.headless && !tui {
         eprintln!("schedlab: stdout is not a terminal, so no TUI: headless summary");
@@ -623,9 +664,9 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
     })
 }
 
-/// The summary table goes to stdout, unless the JSON report does.
+/// The summary table goes to stdout, unless an output does.
 fn print_summary(report: &Report, outputs: &Outputs) {
-    if outputs.json.as_deref() == Some("-") {
+    if outputs.named().iter().any(Named::is_stdout) {
         eprint!("{}", report.summary());
     } else {
         print!("{}", report.summary());
@@ -647,11 +688,10 @@ fn write_outputs(
         })?;
     }
     if let Some(path) = &outputs.trace {
-        let path = path.to_string_lossy();
         let cut = outputs
             .trace_max
             .and_then(|max| crate::trace::cut_time(plan, timeline, max));
-        write_to(&path, "trace", |out| {
+        write_to(path, "trace", |out| {
             crate::trace::write(out, plan, report, timeline, samples, cut)
         })?;
         if let Some(cut) = cut {
@@ -662,12 +702,12 @@ fn write_outputs(
             );
         }
         eprintln!(
-            "schedlab: trace written to {path} (open it in https://ui.perfetto.dev or chrome://tracing)"
+            "schedlab: trace written to {} (open it in https://ui.perfetto.dev or chrome://tracing)",
+            path.display()
         );
     }
     if let Some(path) = &outputs.csv {
-        let path = path.to_string_lossy();
-        write_to(&path, "task table", |out| {
+        write_to(path, "task table", |out| {
             crate::export::write_csv(out, plan, timeline)
         })?;
     }
@@ -682,14 +722,17 @@ fn write_outputs(
             &critical,
             Some(report.critical_path_ns),
         )?;
-        let path = path.to_string_lossy();
-        write_to(&path, "picture", |out| out.write_all(&picture))?;
+        write_to(path, "picture", |out| out.write_all(&picture))?;
     }
     Ok(())
 }
 
 fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     let recording = crate::recording::Recording::load(&args.recording)?;
+    output::check(
+        &[Named::new("the recording", &args.recording)],
+        &args.outputs.named(),
+    )?;
     let report = recording.report();
     write_outputs(
         &args.outputs,
@@ -732,6 +775,10 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
 
 fn compare(args: &CompareArgs) -> Result<ExitCode> {
     let p = prepare(&args.workload, &args.machine)?;
+    output::check(
+        &workload_file(&p),
+        &named_outputs(&[("--json", &args.json)]),
+    )?;
     let mut reports = Vec::new();
     'rounds: for round in 1..=args.repeat {
         for policy in &args.policies {
@@ -756,7 +803,7 @@ fn compare(args: &CompareArgs) -> Result<ExitCode> {
     } else {
         comparison(&reports)
     };
-    if args.json.as_deref() == Some("-") {
+    if args.json.as_deref().is_some_and(output::is_stdout) {
         eprint!("{table}");
     } else {
         print!("{table}");
@@ -856,6 +903,12 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     };
     let scaling = matches!(axis, Axis::Scaling { .. });
     sweep::check(&axis, &args.policies, total_ns)?;
+    let outputs = named_outputs(&[
+        ("--json", &args.json),
+        ("--csv", &args.csv),
+        ("--svg", &args.svg),
+    ]);
+    output::check(&[], &outputs)?;
     let (points, stopped) = if !args.headless && std::io::stdout().is_terminal() {
         sweep_chart(args, axis, total_ns, scaling)?
     } else {
@@ -896,7 +949,7 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
         );
     }
     let table = sweep::table(&points, scaling);
-    if args.json.as_deref() == Some("-") || args.csv.as_deref() == Some("-") {
+    if outputs.iter().any(Named::is_stdout) {
         eprint!("{table}");
     } else {
         print!("{table}");
@@ -917,8 +970,7 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     if let Some(path) = &args.svg {
         let mut picture = Vec::new();
         crate::svg::write_sweep(&mut picture, &points, scaling)?;
-        let path = path.to_string_lossy();
-        write_to(&path, "picture", |out| out.write_all(&picture))?;
+        write_to(path, "picture", |out| out.write_all(&picture))?;
     }
     Ok(ExitCode::SUCCESS)
 }

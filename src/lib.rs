@@ -4,7 +4,8 @@
 //! is compiled into a task table ([`plan`]) and run on real OS threads by the executor
 //! ([`exec`]) under one of the pluggable policies of the `schedlab-policies` crate. Workers
 //! record what they did ([`record`]); the run report ([`report`]), Chrome traces ([`trace`]) and
-//! the live view are computed from that. [`cli`] is the command line.
+//! the live view are computed from that; [`output`] checks and writes the files. [`cli`] is the
+//! command line.
 // One audited exception, `record::advise_huge_pages`: a madvise call, which no safe API offers.
 #![deny(unsafe_code)]
 
@@ -13,6 +14,7 @@ pub mod compare;
 pub mod exec;
 pub mod export;
 pub mod kernels;
+pub mod output;
 pub mod plan;
 pub mod record;
 pub mod recording;

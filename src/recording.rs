@@ -176,11 +176,8 @@ impl Recording {
 
     /// Writes the recording to `path`.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let file = std::fs::File::create(path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        let mut out = io::BufWriter::new(file);
-        self.write(&mut out)
-            .and_then(|()| out.flush())
+        // Whole or not at all: a failed save leaves any earlier recording at `path` as it was.
+        crate::output::write(path, |out| self.write(out))
             .with_context(|| format!("cannot write the recording to {}", path.display()))
     }
 

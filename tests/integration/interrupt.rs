@@ -1,5 +1,6 @@
 //! Ctrl-C on the real binary: a run stops promptly, writes its partial report and exits with
-//! 130; a second Ctrl-C leaves at once, even while a long task body is still running.
+//! 130; a second Ctrl-C leaves at once, even while a long task body is still running, and one
+//! that lands while an output is written leaves the earlier file as it was.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -100,7 +101,8 @@ fn ctrl_c_stops_a_headless_run_and_writes_the_partial_report() {
         "long.ron",
         r#"(name: "long", groups: [(name: "t", kernel: Spin(us: 1000.0), count: 40000)])"#,
     );
-    let json = TempPath::new("interrupted.json");
+    // An earlier report at the path is replaced whole by the partial one.
+    let json = TempPath::with_text("interrupted.json", "an earlier report");
     let mut child = spawn(
         &[
             "--headless",
@@ -136,6 +138,77 @@ fn ctrl_c_stops_a_headless_run_and_writes_the_partial_report() {
     let n = |k: &str| t[k].as_u64().unwrap();
     assert_eq!(n("completed") + n("failed") + n("cancelled"), n("total"));
     assert!(n("completed") > 0 && n("cancelled") > 0, "{t}");
+    assert!(
+        temporaries_of(&json).is_empty(),
+        "no temporary file is left beside the report"
+    );
+}
+
+/// The temporary files `schedlab` writes beside `path` (`.NAME.XXXXXX.tmp`) that exist now.
+fn temporaries_of(path: &TempPath) -> Vec<String> {
+    let name = path.0.file_name().expect("a file name").to_string_lossy();
+    let prefix = format!(".{name}.");
+    let dir = path.0.parent().expect("a folder");
+    std::fs::read_dir(dir)
+        .expect("list the folder")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&prefix) && n.ends_with(".tmp"))
+        .collect()
+}
+
+#[test]
+fn a_second_ctrl_c_while_writing_keeps_the_earlier_file() {
+    // Five million 1 µs tasks, traced: a fifth of a second of the run makes a trace of tens of
+    // megabytes, long enough to write that the second Ctrl-C lands in the middle.
+    let workload = TempPath::with_text(
+        "many.ron",
+        r#"(name: "many", groups: [(name: "t", kernel: Spin(us: 1.0), count: 5000000)])"#,
+    );
+    let trace = TempPath::with_text("cut.trace", "an earlier trace");
+    let mut child = spawn(
+        &[
+            "--headless",
+            "--workers",
+            "2",
+            "--no-pin",
+            "--trace",
+            trace.0.to_str().unwrap(),
+        ],
+        &workload,
+    );
+    let lines = stderr_lines(&mut child);
+    started(&lines);
+    busy_for(&child, 20);
+    interrupt(&child);
+    // The first Ctrl-C stops the run; the trace is written next, into a temporary file.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while temporaries_of(&trace).is_empty() {
+        assert!(
+            child.try_wait().expect("waits").is_none(),
+            "the trace was written before the test could interrupt it: make the run longer"
+        );
+        assert!(Instant::now() < deadline, "the trace is never written");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    interrupt(&child);
+    let (code, _) = exit_within(child, Duration::from_secs(10), "after a second Ctrl-C");
+    assert_eq!(code, Some(130));
+    let kept = std::fs::read_to_string(&trace.0).expect("the trace file is still there");
+    assert!(
+        serde_json::from_str::<Value>(&kept).is_err(),
+        "the new trace was written whole before the second Ctrl-C landed: make the run longer"
+    );
+    assert!(
+        kept == "an earlier trace",
+        "the write was cut short, so the earlier trace stays ({} bytes there)",
+        kept.len()
+    );
+    assert!(
+        temporaries_of(&trace).is_empty(),
+        "the unfinished temporary file is removed: {:?}",
+        temporaries_of(&trace)
+    );
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! Whole-process and whole-engine tests, in one test binary (faster to build than many).
 //!
 //! `engine` runs workloads through the library and checks what the runs measured; `cli` runs
-//! the real binary; `bad_input` feeds it every kind of broken workload; `exports` and `sweep`
-//! check the experiments' outputs; `tui` drives the live view in tmux.
+//! the real binary; `bad_input` feeds it every kind of broken workload; `outputs` checks that
+//! no output destroys an input or another output; `exports` and `sweep` check the
+//! experiments' outputs; `tui` drives the live view in tmux.
 
 mod bad_input;
 mod cli;
@@ -11,6 +12,7 @@ mod exports;
 mod finish;
 mod fuzz_loader;
 mod interrupt;
+mod outputs;
 mod recordings;
 mod soak;
 mod sweep;
