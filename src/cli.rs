@@ -222,9 +222,9 @@ struct CompareArgs {
     /// Workload file, or the name of a shipped workload.
     #[arg(short, long)]
     workload: String,
-    /// Policies to compare, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "fifo,rr,steal,hetero", value_parser = parse_policy)]
-    policies: Vec<String>,
+    /// Policies to compare, comma-separated, each once.
+    #[arg(long, value_delimiter = ',', default_value = "fifo,rr,steal,hetero", value_parser = parse_policy_arg)]
+    policies: Vec<PolicyArg>,
     #[command(flatten)]
     machine: MachineArgs,
     /// Write `{ "schema": 1, "runs": [report, ...] }` to PATH (`-` for stdout); with
@@ -242,9 +242,9 @@ struct CompareArgs {
 
 #[derive(Debug, Args)]
 struct SweepArgs {
-    /// Policies to sweep, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "fifo,rr,steal,hetero", value_parser = parse_policy)]
-    policies: Vec<String>,
+    /// Policies to sweep, comma-separated, each once.
+    #[arg(long, value_delimiter = ',', default_value = "fifo,rr,steal,hetero", value_parser = parse_policy_arg)]
+    policies: Vec<PolicyArg>,
     /// Total work at each point, in ms of `Spin` at speed 1.0.
     #[arg(long, value_name = "MS", default_value_t = 100.0)]
     total_ms: f64,
@@ -364,6 +364,44 @@ fn parse_policy(name: &str) -> Result<String, String> {
             ))
         }
     }
+}
+
+/// A policy as written in `--policies`, and the policy it names.
+#[derive(Clone, Debug)]
+struct PolicyArg {
+    given: String,
+    name: String,
+}
+
+fn parse_policy_arg(given: &str) -> Result<PolicyArg, String> {
+    parse_policy(given).map(|name| PolicyArg {
+        given: given.to_string(),
+        name,
+    })
+}
+
+/// The policies of `--policies`, by their names. One named twice, even by two of its names
+/// (`rr,round-robin`), is refused: it would run twice and count twice in the comparison.
+fn distinct_policies(list: &[PolicyArg]) -> Result<Vec<String>> {
+    let mut names: Vec<String> = Vec::with_capacity(list.len());
+    for (i, policy) in list.iter().enumerate() {
+        if let Some(first) = list[..i].iter().find(|p| p.name == policy.name) {
+            if first.given == policy.given {
+                bail!(
+                    "--policies names {} twice; give each policy once",
+                    policy.given
+                );
+            }
+            bail!(
+                "--policies names {} twice (as {} and as {}); give each policy once",
+                policy.name,
+                first.given,
+                policy.given
+            );
+        }
+        names.push(policy.name.clone());
+    }
+    Ok(names)
 }
 
 /// Set while the TUI owns the terminal, so a second Ctrl-C restores it before leaving.
@@ -774,6 +812,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
 }
 
 fn compare(args: &CompareArgs) -> Result<ExitCode> {
+    let policies = distinct_policies(&args.policies)?;
     let p = prepare(&args.workload, &args.machine)?;
     output::check(
         &workload_file(&p),
@@ -781,7 +820,7 @@ fn compare(args: &CompareArgs) -> Result<ExitCode> {
     )?;
     let mut reports = Vec::new();
     'rounds: for round in 1..=args.repeat {
-        for policy in &args.policies {
+        for policy in &policies {
             if args.repeat > 1 {
                 eprintln!(
                     "schedlab: {} under {policy}, run {round} of {}...",
@@ -902,7 +941,8 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
         }
     };
     let scaling = matches!(axis, Axis::Scaling { .. });
-    sweep::check(&axis, &args.policies, total_ns)?;
+    let policies = distinct_policies(&args.policies)?;
+    sweep::check(&axis, &policies, total_ns)?;
     let outputs = named_outputs(&[
         ("--json", &args.json),
         ("--csv", &args.csv),
@@ -910,19 +950,19 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     ]);
     output::check(&[], &outputs)?;
     let (points, stopped) = if !args.headless && std::io::stdout().is_terminal() {
-        sweep_chart(args, axis, total_ns, scaling)?
+        sweep_chart(args, policies, axis, total_ns, scaling)?
     } else {
         // On a terminal, a bar of the runs with the one going on; in a pipe, a line each.
         let bar = std::io::stderr().is_terminal().then(|| {
             progress_bar(
-                sweep::run_count(&axis, &args.policies, total_ns),
+                sweep::run_count(&axis, &policies, total_ns),
                 "sweep [{bar:30}] {pos}/{len} runs  {wide_msg}",
             )
         });
         let mut started = 0;
         let points = sweep::run(
             &axis,
-            &args.policies,
+            &policies,
             total_ns,
             args.seed,
             !args.exec.no_pin,
@@ -979,13 +1019,13 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
 /// the points and whether the user left before the end.
 fn sweep_chart(
     args: &SweepArgs,
+    policies: Vec<String>,
     axis: crate::sweep::Axis,
     total_ns: u64,
     scaling: bool,
 ) -> Result<(Vec<crate::sweep::Point>, bool)> {
     use crate::tui::chart::{self, SweepMsg, SweepView};
     let (tx, rx) = crossbeam::channel::unbounded();
-    let policies = args.policies.clone();
     let (seed, pin) = (args.seed, !args.exec.no_pin);
     std::thread::Builder::new()
         .name("schedlab-sweep".into())

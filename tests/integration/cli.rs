@@ -82,6 +82,36 @@ impl Drop for TempPath {
     }
 }
 
+/// Runs `cmd` and checks that it was refused with status 2 before doing anything: promptly,
+/// with one line of error on stderr (a run would have said `running` first) holding every one
+/// of `words`, and nothing on stdout.
+pub(crate) fn refused_at_once(cmd: &mut Command, words: &[&str]) {
+    let started = std::time::Instant::now();
+    let output = cmd.output().expect("the binary runs");
+    let took = started.elapsed();
+    let stderr = stderr_of(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{cmd:?} is refused:\n{stderr}"
+    );
+    assert!(
+        stderr.starts_with("schedlab: error:") && stderr.trim_end().lines().count() == 1,
+        "{cmd:?}: one line of error and nothing before it:\n{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "{cmd:?} printed to stdout");
+    assert!(
+        took < Duration::from_secs(10),
+        "{cmd:?} was refused only after {took:?}: the run started"
+    );
+    for word in words {
+        assert!(
+            stderr.contains(word),
+            "{cmd:?}: the error names `{word}`:\n{stderr}"
+        );
+    }
+}
+
 /// A workload of a few milliseconds with two groups and a dependency.
 const TINY: &str = r#"Workload(
     name: "tiny",
@@ -652,6 +682,34 @@ fn help_and_version() {
         assert!(
             help.contains("workload") || help.contains("WORKLOAD"),
             "`{sub} --help` explains its argument:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn a_policy_named_twice_is_refused_whatever_its_names() {
+    let cases: [(&str, &[&str]); 6] = [
+        ("fifo,fifo", &["names fifo twice"]),
+        ("rr,round-robin", &["names rr twice", "round-robin"]),
+        ("round-robin,steal,rr", &["names rr twice", "round-robin"]),
+        (
+            "work-stealing,steal",
+            &["names steal twice", "work-stealing"],
+        ),
+        (
+            "hetero,fifo,heterogeneous",
+            &["names hetero twice", "heterogeneous"],
+        ),
+        ("fifo,rr,steal,hetero,fifo", &["names fifo twice"]),
+    ];
+    for (list, words) in cases {
+        refused_at_once(
+            schedlab().args(["compare", "--workload", "mixed", "--policies", list]),
+            words,
+        );
+        refused_at_once(
+            schedlab().args(["sweep", "--headless", "--policies", list]),
+            words,
         );
     }
 }

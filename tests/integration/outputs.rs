@@ -6,9 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
-
-use crate::cli::{TempPath, schedlab, stderr_of};
+use crate::cli::{TempPath, refused_at_once, schedlab, stderr_of};
 
 /// A workload that would keep one worker busy for 30 s: a command refused over its outputs
 /// must answer long before that.
@@ -41,36 +39,6 @@ fn entries(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-/// Runs `cmd` and checks that it was refused with status 2 before doing anything: promptly,
-/// with one line of error on stderr (a run would have said `running` first) holding every one
-/// of `words`, and nothing on stdout.
-fn refused_at_once(cmd: &mut Command, words: &[&str]) {
-    let started = Instant::now();
-    let output = cmd.output().expect("the binary runs");
-    let took = started.elapsed();
-    let stderr = stderr_of(&output);
-    assert_eq!(
-        output.status.code(),
-        Some(2),
-        "{cmd:?} is refused:\n{stderr}"
-    );
-    assert!(
-        stderr.starts_with("schedlab: error:") && stderr.trim_end().lines().count() == 1,
-        "{cmd:?}: one line of error and nothing before it:\n{stderr}"
-    );
-    assert!(output.stdout.is_empty(), "{cmd:?} printed to stdout");
-    assert!(
-        took < Duration::from_secs(10),
-        "{cmd:?} was refused only after {took:?}: the run started"
-    );
-    for word in words {
-        assert!(
-            stderr.contains(word),
-            "{cmd:?}: the error names `{word}`:\n{stderr}"
-        );
-    }
 }
 
 /// Makes `link.NAME` (a symbolic link) and `hard.NAME` (a hard link) to `dir/NAME`.
