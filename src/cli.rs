@@ -248,19 +248,23 @@ struct SweepArgs {
     /// Total work at each point, in ms of `Spin` at speed 1.0.
     #[arg(long, value_name = "MS", default_value_t = 100.0)]
     total_ms: f64,
-    /// Task sizes of a granularity sweep, from..to, log steps (e.g. 1us..10ms, 500ns..2ms).
-    #[arg(long, value_name = "RANGE", default_value = "500ns..100ms")]
-    sizes: String,
-    /// Steps per factor of ten between the sizes.
-    #[arg(long, visible_alias = "steps", value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
-    per_decade: u32,
+    // The three flags below belong to one kind of sweep each, so they have no clap default:
+    // `None` says the user did not give the flag, which lets `sweep` refuse one given to the
+    // other kind. Their defaults (`SWEEP_SIZES` and the others) are applied there.
+    /// Task sizes of a granularity sweep, from..to, log steps (e.g. 1us..10ms, 500ns..2ms;
+    /// default: 500ns..100ms).
+    #[arg(long, value_name = "RANGE")]
+    sizes: Option<String>,
+    /// Steps per factor of ten between the sizes of a granularity sweep (default: 2).
+    #[arg(long, visible_alias = "steps", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10))]
+    per_decade: Option<u32>,
     /// Workers: a count (default: the machine's cores), or a range like 1..8 for a scaling
     /// sweep (1, 2, 4, … workers at `--size`).
     #[arg(long, value_name = "N|RANGE")]
     workers: Option<String>,
-    /// Task size of a scaling sweep.
-    #[arg(long, value_name = "SIZE", default_value = "100us")]
-    size: String,
+    /// Task size of a scaling sweep (default: 100us).
+    #[arg(long, value_name = "SIZE")]
+    size: Option<String>,
     /// Seed.
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed: u64,
@@ -281,6 +285,13 @@ struct SweepArgs {
     #[command(flatten)]
     exec: ExecArgs,
 }
+
+/// The task sizes of a granularity sweep when `--sizes` is not given.
+const SWEEP_SIZES: &str = "500ns..100ms";
+/// Steps per factor of ten when `--per-decade` is not given.
+const SWEEP_PER_DECADE: u32 = 2;
+/// The task size of a scaling sweep when `--size` is not given.
+const SWEEP_SIZE: &str = "100us";
 
 #[derive(Debug, Args)]
 struct MachineArgs {
@@ -917,25 +928,45 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     };
     let axis = match &args.workers {
         Some(w) if w.contains("..") => {
+            // A scaling sweep runs tasks of one size: the flags of sizes would be ignored.
+            if args.sizes.is_some() {
+                bail!(
+                    "--sizes is for a granularity sweep, but --workers {w} makes this a scaling \
+                     sweep, which runs tasks of one size: give it with --size"
+                );
+            }
+            if args.per_decade.is_some() {
+                bail!(
+                    "--per-decade (--steps) is for a granularity sweep, but --workers {w} makes \
+                     this a scaling sweep, which runs tasks of one size (--size)"
+                );
+            }
             let (from, to) =
                 sweep::parse_range(w, worker_count).map_err(|e| anyhow!("--workers {e}"))?;
-            let size_ns = sweep::parse_duration(&args.size).map_err(|e| anyhow!("--size {e}"))?;
+            let size = args.size.as_deref().unwrap_or(SWEEP_SIZE);
+            let size_ns = sweep::parse_duration(size).map_err(|e| anyhow!("--size {e}"))?;
             Axis::Scaling {
                 size_ns,
                 workers: sweep::worker_counts(from, to),
             }
         }
         other => {
+            if let Some(size) = &args.size {
+                bail!(
+                    "--size {size} is for a scaling sweep (--workers FROM..TO); this is a \
+                     granularity sweep, whose task sizes are given with --sizes FROM..TO"
+                );
+            }
             let workers = other
                 .as_deref()
                 .map(worker_count)
                 .transpose()
                 .map_err(|e| anyhow!("--workers {e}"))?
                 .unwrap_or(cores);
-            let (from, to) = sweep::parse_range(&args.sizes, sweep::parse_duration)
+            let (from, to) = sweep::parse_range(sizes_of(args), sweep::parse_duration)
                 .map_err(|e| anyhow!("--sizes {e}"))?;
             Axis::Granularity {
-                sizes: sweep::sizes(from, to, args.per_decade),
+                sizes: sweep::sizes(from, to, args.per_decade.unwrap_or(SWEEP_PER_DECADE)),
                 workers,
             }
         }
@@ -1015,6 +1046,11 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The task sizes of a granularity sweep, as given or by default.
+fn sizes_of(args: &SweepArgs) -> &str {
+    args.sizes.as_deref().unwrap_or(SWEEP_SIZES)
+}
+
 /// Runs a sweep on its own thread while the chart shows its points as they come; returns
 /// the points and whether the user left before the end.
 fn sweep_chart(
@@ -1045,7 +1081,8 @@ fn sweep_chart(
     } else {
         format!(
             "granularity {}, {} ms of work at each point",
-            args.sizes, args.total_ms
+            sizes_of(args),
+            args.total_ms
         )
     };
     chart::run(

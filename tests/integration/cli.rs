@@ -713,3 +713,39 @@ fn a_policy_named_twice_is_refused_whatever_its_names() {
         );
     }
 }
+
+#[test]
+fn sweep_refuses_the_flags_of_the_other_kind_of_sweep() {
+    // Scaling (`--workers A..B`) runs one task size: the flags of sizes would be ignored.
+    for (extra, flag) in [
+        (&["--sizes", "1us..1ms"][..], "--sizes"),
+        (&["--sizes", "500ns..100ms"], "--sizes"),
+        (&["--per-decade", "3"], "--per-decade"),
+        (&["--steps", "2"], "--steps"),
+    ] {
+        refused_at_once(
+            schedlab()
+                .args(["sweep", "--headless", "--workers", "1..2"])
+                .args(extra),
+            &[flag, "scaling", "--size"],
+        );
+    }
+    // Granularity (no range of workers) takes its sizes from --sizes, never --size.
+    for extra in [
+        &["--size", "1ms"][..],
+        &["--workers", "2", "--size", "100us"],
+    ] {
+        refused_at_once(
+            schedlab().args(["sweep", "--headless"]).args(extra),
+            &["--size", "granularity", "--sizes"],
+        );
+    }
+    // --help still shows what each takes by default.
+    let (help, _) = run_ok(schedlab().args(["sweep", "--help"]));
+    for default in ["default: 500ns..100ms", "default: 2", "default: 100us"] {
+        assert!(
+            help.contains(default),
+            "sweep --help says `{default}`:\n{help}"
+        );
+    }
+}
