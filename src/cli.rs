@@ -1274,3 +1274,33 @@ pub fn list() -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweep_help_states_the_defaults_the_code_applies() {
+        // The defaults live in constants, not in clap, so --help spells them out by hand.
+        let mut command = <Cli as clap::CommandFactory>::command();
+        let sweep = command
+            .find_subcommand_mut("sweep")
+            .expect("a sweep subcommand");
+        // Wide enough that no default is cut by a line break.
+        let help = sweep
+            .clone()
+            .term_width(1000)
+            .render_long_help()
+            .to_string();
+        for default in [
+            format!("default: {SWEEP_SIZES}"),
+            format!("default: {SWEEP_PER_DECADE}"),
+            format!("default: {SWEEP_SIZE}"),
+        ] {
+            assert!(
+                help.contains(&default),
+                "sweep --help says `{default}`:\n{help}"
+            );
+        }
+    }
+}
