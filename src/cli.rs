@@ -591,8 +591,8 @@ fn execute(
         bar.finish_and_clear();
     }
     match result {
-        Ok(Some(run)) => Ok(run),
-        Ok(None) => bail!("unknown policy {policy}"),
+        Ok(Ok(run)) => Ok(run),
+        Ok(Err(e)) => Err(e.into()),
         Err(panic) => Err(Crashed(exec::panic_message(&*panic)).into()),
     }
 }
@@ -1175,7 +1175,12 @@ fn describe(p: &Prepared) -> String {
     if !w.description.is_empty() {
         let _ = writeln!(out, "about      {}", w.description);
     }
-    let speeds: Vec<String> = p.machine.speeds.iter().map(|s| s.to_string()).collect();
+    let speeds: Vec<String> = p
+        .machine
+        .speeds
+        .iter()
+        .map(|&s| workload::fmt_speed(s))
+        .collect();
     let _ = writeln!(
         out,
         "machine    {} workers, speeds {}{}",
@@ -1236,14 +1241,46 @@ fn describe(p: &Prepared) -> String {
             fmt_ns((est * 1e3 / tasks as f64) as u64)
         );
     }
-    let speed_sum: f64 = p.machine.speeds.iter().sum();
+    let estimate = w.estimate(&p.machine);
+    let arrivals = estimate.arrivals;
+    let attempts = w.expected_attempts();
     let _ = writeln!(
         out,
-        "\nestimated work {} (about {} on this machine's {} workers)",
+        "\nestimated work {}{} (about {} at least on this machine's {} workers{})",
         fmt_ns((estimated_work * 1e3) as u64),
-        fmt_ns((estimated_work * 1e3 / speed_sum) as u64),
-        p.machine.workers()
+        if attempts > 1.0 + 1e-9 {
+            format!(
+                ", {} with retries ({attempts:.2} attempts a task)",
+                fmt_ns((estimated_work * attempts * 1e3) as u64)
+            )
+        } else {
+            String::new()
+        },
+        fmt_ns(estimate.least().as_nanos() as u64),
+        p.machine.workers(),
+        if arrivals == estimate.least() && arrivals > estimate.work {
+            format!(
+                ", tasks arriving until {}",
+                fmt_ns(arrivals.as_nanos() as u64)
+            )
+        } else {
+            String::new()
+        }
     );
+    // A slow core makes each task that lands there longer by 1/speed: say how long.
+    if let (Some(smallest), Some(slowest)) = (
+        w.smallest_task_us(),
+        p.machine.speeds.iter().copied().min_by(f64::total_cmp),
+    ) && slowest < 1.0
+    {
+        let per_task = smallest / slowest;
+        let _ = writeln!(
+            out,
+            "slowest core speed {}: even the smallest task takes about {} there (emulated: the core spins for the rest)",
+            workload::fmt_speed(slowest),
+            fmt_ns((per_task * 1e3).min(u64::MAX as f64) as u64)
+        );
+    }
     out
 }
 

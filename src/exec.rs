@@ -19,6 +19,7 @@
 mod sleep;
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::hint::black_box;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -28,12 +29,12 @@ use std::time::Duration;
 
 use crossbeam::channel::{self, Sender};
 use crossbeam::utils::{Backoff, CachePadded};
-use hdrhistogram::Histogram;
 use schedlab_policies::{Machine, Policy, Task, Wake, WithPolicy};
 
 use crate::kernels;
 use crate::plan::Plan;
-use crate::record::{Chunk, Kind, Outcome, Recorder, Timeline};
+use crate::record::{Chunk, Kind, Outcome, Recorder, Timeline, encode_wait};
+use crate::times::Times;
 use crate::workload::ResolvedMachine;
 use sleep::{Parker, Sleep};
 
@@ -122,19 +123,37 @@ pub struct WorkerStats {
     pub steal_attempts: u64,
     /// Outcomes this worker decided.
     pub tally: Tally,
-    /// Ready → start, per attempt, per group.
-    pub waits: Vec<Histogram<u64>>,
-    /// Body time per attempt, per group.
-    pub groups: Vec<Histogram<u64>>,
+    /// What this worker measured of each group it ran, in the order it first ran them: only
+    /// those, so that a workload of many groups on many workers costs memory in proportion to
+    /// the attempts run, never to groups × workers.
+    pub groups: Vec<(usize, GroupStats)>,
     /// Wrapping sum of the tasks' results: the same for every policy on the same seed.
     pub checksum: u64,
-    /// Per group, bodies of zero length not yet added to `groups` (added in one go at the end:
-    /// a fork-join tree's inner nodes are half its tasks).
-    pub(crate) zero_bodies: Vec<u64>,
-    /// Per group, how many waits of each length under [`SHORT_WAIT_NS`] are not yet in
-    /// `waits` (empty until the group has one). A tiny task's wait is usually that short, and
-    /// counting it here costs a fraction of a histogram record; they are added at the end.
-    pub(crate) short_waits: Vec<Vec<u64>>,
+    /// The end of the last attempt this worker counted, ns.
+    pub last_end_ns: u64,
+    /// Where each group's entry is in `groups`.
+    pub(crate) slots: HashMap<usize, usize>,
+    /// The group and slot of the last lookup: consecutive tasks are mostly of one group.
+    pub(crate) last: (usize, usize),
+}
+
+/// What one worker measured of one group's attempts.
+#[derive(Debug, Clone, Default)]
+pub struct GroupStats {
+    /// Ready → start, per attempt.
+    pub waits: Times,
+    /// Body time per attempt (speed 1.0, that is without emulated slowdown).
+    pub bodies: Times,
+    /// The latest moment any of its attempts could have ended if run at once and at full
+    /// speed: its task's arrival plus its body time, ns (0 for groups released at the start).
+    pub arrival_floor_ns: u64,
+    /// Bodies of zero length not yet added to `bodies` (added in one go at the end: a
+    /// fork-join tree's inner nodes are half its tasks).
+    zero_bodies: u64,
+    /// How many waits of each length under [`SHORT_WAIT_NS`] are not yet in `waits` (empty
+    /// until the group has one). A tiny task's wait is usually that short, and counting it
+    /// here costs a fraction of a histogram record; they are added at the end.
+    short_waits: Vec<u64>,
 }
 
 /// How a task ended.
@@ -160,14 +179,14 @@ pub struct Tally {
     pending: usize,
 }
 
-fn histogram(sigfig: u8) -> Histogram<u64> {
-    // Auto-resizing, so memory follows the values actually seen; 1..=3 significant figures are
-    // always valid, so this cannot fail.
-    Histogram::new(sigfig).expect("1 to 5 significant figures are valid")
+impl Default for WorkerStats {
+    fn default() -> Self {
+        WorkerStats::new()
+    }
 }
 
 impl WorkerStats {
-    fn new(groups: usize) -> Self {
+    fn new() -> Self {
         WorkerStats {
             busy_ns: 0,
             blocked_ns: 0,
@@ -178,42 +197,78 @@ impl WorkerStats {
             steals: 0,
             steal_attempts: 0,
             tally: Tally::default(),
-            waits: (0..groups).map(|_| histogram(2)).collect(),
-            groups: (0..groups).map(|_| histogram(2)).collect(),
+            groups: Vec::new(),
             checksum: 0,
-            zero_bodies: vec![0; groups],
-            short_waits: vec![Vec::new(); groups],
+            last_end_ns: 0,
+            slots: HashMap::new(),
+            last: (usize::MAX, 0),
         }
     }
 
-    /// Counts one ready → start wait of group `g`.
+    /// This worker's entry for group `g`, made on first use.
     #[inline]
-    fn wait(&mut self, g: usize, ns: u64) {
+    fn group(&mut self, g: usize) -> &mut GroupStats {
+        if self.last.0 != g {
+            let next = self.groups.len();
+            let slot = *self.slots.entry(g).or_insert(next);
+            if slot == next {
+                self.groups.push((g, GroupStats::default()));
+            }
+            self.last = (g, slot);
+        }
+        &mut self.groups[self.last.1].1
+    }
+
+    /// Counts one finished attempt of group `g` that waited `wait_ns` and ran `body_ns`, as
+    /// the executor does (for tests and tools that build results by hand).
+    pub fn record_attempt(&mut self, g: usize, wait_ns: u64, body_ns: u64) {
+        let stats = self.group(g);
+        stats.waits.record(wait_ns);
+        stats.bodies.record(body_ns);
+    }
+
+    /// What this worker measured of group `g`, if it ran any of its attempts.
+    pub fn group_stats(&self, g: usize) -> Option<&GroupStats> {
+        self.slots.get(&g).map(|&slot| &self.groups[slot].1)
+    }
+
+    /// Moves what was counted on the side into the distributions, at the end of the run.
+    fn settle(&mut self) {
+        for (_, group) in &mut self.groups {
+            group.settle();
+        }
+    }
+}
+
+impl GroupStats {
+    /// Counts one ready → start wait.
+    #[inline]
+    fn wait(&mut self, ns: u64) {
         match usize::try_from(ns) {
             Ok(short) if short < SHORT_WAIT_NS => {
-                let counts = &mut self.short_waits[g];
-                if counts.is_empty() {
-                    counts.resize(SHORT_WAIT_NS, 0);
+                if self.short_waits.is_empty() {
+                    self.short_waits.resize(SHORT_WAIT_NS, 0);
                 }
-                counts[short] += 1;
+                self.short_waits[short] += 1;
             }
-            // Auto-resizing histograms grow to any value, so recording cannot fail.
-            _ => drop(self.waits[g].record(ns)),
+            _ => self.waits.record(ns),
         }
     }
 
-    /// Moves what was counted on the side into the histograms, at the end of the run.
+    /// Moves what was counted on the side into `waits` and `bodies`.
     fn settle(&mut self) {
-        for (hist, zeros) in self.groups.iter_mut().zip(&mut self.zero_bodies) {
-            let _ = hist.record_n(0, std::mem::take(zeros));
+        self.bodies
+            .record_n(0, std::mem::take(&mut self.zero_bodies));
+        for (ns, &count) in std::mem::take(&mut self.short_waits).iter().enumerate() {
+            self.waits.record_n(ns as u64, count);
         }
-        for (hist, counts) in self.waits.iter_mut().zip(&mut self.short_waits) {
-            for (ns, &count) in std::mem::take(counts).iter().enumerate() {
-                if count > 0 {
-                    let _ = hist.record_n(ns as u64, count);
-                }
-            }
-        }
+    }
+
+    /// Adds `other`'s measurements (of the same group, from another worker).
+    pub fn add(&mut self, other: &GroupStats) {
+        self.waits.add(&other.waits);
+        self.bodies.add(&other.bodies);
+        self.arrival_floor_ns = self.arrival_floor_ns.max(other.arrival_floor_ns);
     }
 }
 
@@ -238,6 +293,41 @@ pub struct RunResult {
     pub samples: Vec<Progress>,
 }
 
+impl RunResult {
+    /// Every worker's measurements of each of `groups` groups, added up: one entry per group.
+    pub fn group_stats(&self, groups: usize) -> Vec<GroupStats> {
+        let mut all = vec![GroupStats::default(); groups];
+        for w in &self.workers {
+            for (g, stats) in &w.groups {
+                if let Some(total) = all.get_mut(*g) {
+                    total.add(stats);
+                }
+            }
+        }
+        all
+    }
+}
+
+/// Why a run could not be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RunError {
+    /// No policy has this name.
+    #[error("no policy is called `{0}`")]
+    UnknownPolicy(String),
+    /// The OS would not start a worker thread (a limit on threads or memory).
+    #[error(
+        "the OS refused to start worker thread {worker} of {workers} ({cause}); ask for fewer workers (--workers), or raise the limit on threads or memory"
+    )]
+    Threads {
+        /// The worker whose thread could not be started (0-based).
+        worker: usize,
+        /// Workers asked for.
+        workers: usize,
+        /// The OS's reason.
+        cause: String,
+    },
+}
+
 /// The message a panic carries, for saying what went wrong.
 pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
@@ -247,15 +337,19 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic without a message".to_string())
 }
 
-/// Runs `plan` on `machine` under the policy named `policy`; `None` if no policy has that name.
-/// `on_tick` is called about every 10 ms from the calling thread while the run goes on.
+/// Runs `plan` on `machine` under the policy named `policy`. `on_tick` is called about every
+/// 10 ms from the calling thread while the run goes on.
+///
+/// # Errors
+///
+/// No policy has that name, or the OS would not start the worker threads.
 pub fn run(
     plan: &Plan,
     machine: &ResolvedMachine,
     policy: &str,
     options: &RunOptions,
     on_tick: &mut dyn FnMut(Progress),
-) -> Option<RunResult> {
+) -> Result<RunResult, RunError> {
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(quiet_task_panics);
     schedlab_policies::with_policy(
@@ -267,6 +361,7 @@ pub fn run(
             on_tick,
         },
     )
+    .unwrap_or_else(|| Err(RunError::UnknownPolicy(policy.to_string())))
 }
 
 struct Visit<'a> {
@@ -277,8 +372,8 @@ struct Visit<'a> {
 }
 
 impl WithPolicy for Visit<'_> {
-    type Output = RunResult;
-    fn with<P: Policy>(self) -> RunResult {
+    type Output = Result<RunResult, RunError>;
+    fn with<P: Policy>(self) -> Result<RunResult, RunError> {
         run_policy::<P>(self.plan, self.machine, self.options, self.on_tick)
     }
 }
@@ -317,6 +412,10 @@ struct Shared<'a, P> {
     groups: Vec<GroupState>,
     unfinished: CachePadded<AtomicUsize>,
     done: CachePadded<AtomicBool>,
+    /// Set with `done`: the kernels still running give up (see `kernels::stop_with`).
+    abort: Arc<AtomicBool>,
+    /// Per group, the arrival time of each root, for groups that arrive over time.
+    arrival_ns: Vec<Vec<u64>>,
     makespan_ns: AtomicU64,
     sleep: Sleep,
     speeds: Vec<f64>,
@@ -329,12 +428,16 @@ struct Shared<'a, P> {
 
 /// Runs `plan` under the policy type `P`, which need not be registered (tests use this to run
 /// policies that misbehave). [`run`] finds `P` by name.
+///
+/// # Errors
+///
+/// The OS would not start the worker threads.
 pub fn run_policy<P: Policy>(
     plan: &Plan,
     machine: &ResolvedMachine,
     options: &RunOptions,
     on_tick: &mut dyn FnMut(Progress),
-) -> RunResult {
+) -> Result<RunResult, RunError> {
     let workers = machine.workers();
     let policy = P::new(&Machine {
         speeds: machine.speeds.clone(),
@@ -361,6 +464,25 @@ pub fn run_policy<P: Policy>(
         groups,
         unfinished: CachePadded::new(AtomicUsize::new(plan.total)),
         done: CachePadded::new(AtomicBool::new(false)),
+        abort: Arc::new(AtomicBool::new(false)),
+        arrival_ns: {
+            let mut arrivals: Vec<Vec<u64>> = plan
+                .groups
+                .iter()
+                .map(|g| {
+                    if g.timed {
+                        vec![0; g.roots]
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect();
+            for &(at, id) in &plan.arrivals {
+                let (g, index) = plan.locate(id);
+                arrivals[g][(index / plan.groups[g].tree) as usize] = at;
+            }
+            arrivals
+        },
         makespan_ns: AtomicU64::new(0),
         sleep: Sleep::new(&parkers),
         speeds: machine.speeds.clone(),
@@ -387,35 +509,44 @@ pub fn run_policy<P: Policy>(
     shared.start = shared.clock.raw();
     let shared = &shared;
     let stats = std::thread::scope(|s| {
-        let handles: Vec<_> = locals
-            .into_iter()
-            .zip(parkers)
-            .enumerate()
-            .map(|(w, (local, parker))| {
-                let core = cores.as_ref().map(|c| c[w]);
-                // Two events per attempt, and a few more while idle.
-                let expected = 2 * plan.total + 1024;
-                let recorder = Recorder::new(w, tx.clone(), options.events.is_some(), expected);
-                std::thread::Builder::new()
-                    .name(format!("schedlab-worker-{w}"))
-                    .spawn_scoped(s, move || {
-                        if let Some(core) = core {
-                            core_affinity::set_for_current(core);
-                        }
-                        // Tasks' panics are caught per attempt; one that reaches here is the
-                        // policy's or the executor's. End the run so nobody waits for this
-                        // worker, then pass the panic on.
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            shared.work(w, local, &parker, recorder)
-                        }))
-                        .unwrap_or_else(|panic| {
-                            shared.end_run();
-                            std::panic::resume_unwind(panic)
-                        })
+        let mut handles = Vec::with_capacity(workers);
+        for (w, (local, parker)) in locals.into_iter().zip(parkers).enumerate() {
+            let core = cores.as_ref().map(|c| c[w]);
+            // Two events per attempt, and a few more while idle.
+            let expected = 2 * plan.total + 1024;
+            let recorder = Recorder::new(w, tx.clone(), options.events.is_some(), expected);
+            let spawned = std::thread::Builder::new()
+                .name(format!("schedlab-worker-{w}"))
+                .spawn_scoped(s, move || {
+                    if let Some(core) = core {
+                        core_affinity::set_for_current(core);
+                    }
+                    crate::kernels::stop_with(Some(shared.abort.clone()));
+                    // Tasks' panics are caught per attempt; one that reaches here is the
+                    // policy's or the executor's. End the run so nobody waits for this
+                    // worker, then pass the panic on.
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        shared.work(w, local, &parker, recorder)
+                    }))
+                    .unwrap_or_else(|panic| {
+                        shared.end_run();
+                        std::panic::resume_unwind(panic)
                     })
-                    .expect("the OS refused to start a worker thread")
-            })
-            .collect();
+                });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    // The workers already started leave at once (nothing was released), and
+                    // the scope joins them before the error goes back.
+                    shared.end_run();
+                    return Err(RunError::Threads {
+                        worker: w,
+                        workers,
+                        cause: e.to_string(),
+                    });
+                }
+            }
+        }
         drop(tx);
         let mut keep = |p: Progress| {
             samples.push(p.clone());
@@ -435,17 +566,23 @@ pub fn run_policy<P: Policy>(
             shared.end_run();
             std::panic::resume_unwind(panic);
         }
-        handles
+        Ok(handles
             .into_iter()
             .map(|h| {
                 h.join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
-            .collect::<Vec<_>>()
-    });
+            .collect::<Vec<_>>())
+    })?;
     timeline.drain(&own_rx);
-    let makespan_ns = shared.makespan_ns.load(Ordering::Acquire);
-    RunResult {
+    // An attempt that ended as an interrupt stopped the run is not counted (see `run_task`),
+    // but one may have ended a few ns after the clock read that marks the end: the makespan
+    // covers every counted attempt, so no figure can claim more than the run's length.
+    let makespan_ns = stats
+        .iter()
+        .map(|w| w.last_end_ns)
+        .fold(shared.makespan_ns.load(Ordering::Acquire), u64::max);
+    Ok(RunResult {
         policy: P::NAME,
         makespan_ns,
         interrupted: shared.unfinished.load(Ordering::Acquire) > 0,
@@ -454,7 +591,7 @@ pub fn run_policy<P: Policy>(
         total: plan.total,
         timeline,
         samples,
-    }
+    })
 }
 
 impl<P: Policy> Shared<'_, P> {
@@ -536,6 +673,9 @@ impl<P: Policy> Shared<'_, P> {
     fn end_run(&self) {
         self.makespan_ns.store(self.now(), Ordering::Release);
         self.done.store(true, Ordering::SeqCst);
+        // Relaxed: the kernels only need to see it soon, and they synchronise through nothing
+        // else; their attempts are discarded by the executor, which reads `done`.
+        self.abort.store(true, Ordering::Relaxed);
         self.sleep.wake_all();
         self.releaser.unpark();
     }
@@ -647,7 +787,7 @@ impl<P: Policy> Shared<'_, P> {
         parker: &Parker,
         mut rec: Recorder,
     ) -> WorkerStats {
-        let mut st = WorkerStats::new(self.plan.groups.len());
+        let mut st = WorkerStats::new();
         let speed = self.speeds[w];
         let backoff = Backoff::new();
         let mut announced = false;
@@ -739,7 +879,6 @@ impl<P: Policy> Shared<'_, P> {
         rec.event(t0, Kind::Run, id, attempt, victim);
         let (g, index) = self.plan.locate(id);
         let wait = t0.saturating_sub(task.ready_at);
-        st.wait(g, wait);
         let n = task.arg;
         let result = self.body(g, index, id, n, attempt);
         // A fork-join node with no computation of its own (an inner node only spawns its
@@ -769,21 +908,40 @@ impl<P: Policy> Shared<'_, P> {
         let mut t2 = t1;
         if speed < 1.0 {
             // An emulated slower core: keep this core busy for the rest of the task's time.
+            // `as` saturates and so does the addition, so no speed can wrap the deadline
+            // around (the workload check refuses speeds too slow to finish anyway); an
+            // interrupt ends the wait.
             rec.event(t1, Kind::Slow, id, attempt, 0);
-            let until = t1 + (real as f64 * (1.0 / speed - 1.0)) as u64;
-            while t2 < until {
+            let until = t1.saturating_add((real as f64 * (1.0 / speed - 1.0)) as u64);
+            while t2 < until && !self.done.load(Ordering::Relaxed) {
                 std::hint::spin_loop();
                 t2 = self.now();
             }
         }
         st.busy_ns += t2 - t0;
-        st.work_ns += real;
         st.tasks += 1;
-        if real == 0 {
-            st.zero_bodies[g] += 1;
-        } else {
-            let _ = st.groups[g].record(real);
+        if self.done.load(Ordering::Acquire) {
+            // The run was stopped while this attempt ran: its kernel may have given up half
+            // way, or its slowdown been cut short. It did not finish, so it counts as no work,
+            // no body time and no outcome (the report counts its task as cancelled).
+            self.policy.done(local, task);
+            rec.event(t2, Kind::Take, encode_wait(wait), 0, Outcome::None as u16);
+            return t2;
         }
+        st.work_ns += real;
+        st.last_end_ns = t2;
+        let floor = match self.arrival_ns[g].get((index / self.plan.groups[g].tree) as usize) {
+            Some(&arrived) => arrived + real,
+            None => 0,
+        };
+        let stats = st.group(g);
+        stats.wait(wait);
+        if real == 0 {
+            stats.zero_bodies += 1;
+        } else {
+            stats.bodies.record(real);
+        }
+        stats.arrival_floor_ns = stats.arrival_floor_ns.max(floor);
         self.policy.done(local, task);
         let group = &self.plan.groups[g];
         let spawns = group.fib.as_ref().filter(|fib| !fib.is_leaf(n));
@@ -800,7 +958,7 @@ impl<P: Policy> Shared<'_, P> {
         rec.event(
             t2,
             if pushes { Kind::Push } else { Kind::Take },
-            crate::record::encode_wait(wait),
+            encode_wait(wait),
             0,
             outcome as u16,
         );
@@ -931,26 +1089,43 @@ mod tests {
     }
 
     #[test]
-    fn short_waits_counted_on_the_side_reach_the_histograms_exactly() {
+    fn short_waits_counted_on_the_side_reach_the_distributions_exactly() {
         let waits = [0, 1, 37, 255, 256, 257, 10_000, 37, 0, 3_000_000_000];
-        let mut st = WorkerStats::new(2);
-        let mut direct = histogram(2);
+        let mut st = WorkerStats::new();
+        let mut direct = Times::new();
         for &ns in &waits {
-            st.wait(1, ns);
-            direct.record(ns).expect("auto-resizing");
+            st.group(1).wait(ns);
+            direct.record(ns);
         }
         assert_eq!(
-            st.waits[1].len(),
+            st.group(1).waits.len(),
             4,
-            "only the long waits went to the histogram at once"
+            "only the long waits went to the distribution at once"
         );
         st.settle();
-        assert_eq!(st.waits[1], direct);
-        assert!(st.waits[0].is_empty() && st.short_waits[0].is_empty());
+        assert_eq!(st.group_stats(1).map(|g| &g.waits), Some(&direct));
+        assert!(
+            st.group_stats(0).is_none(),
+            "nothing kept for a group never run"
+        );
+        assert_eq!(st.groups.len(), 1);
         assert_eq!(
-            st.waits[1].value_at_quantile(0.0),
+            st.group(1).waits.quantile(0.0),
             0,
             "a zero wait is kept as zero"
         );
+    }
+
+    #[test]
+    fn a_worker_keeps_state_only_for_the_groups_it_ran() {
+        let mut st = WorkerStats::new();
+        for g in [7, 7, 3, 7, 100_000, 3] {
+            st.record_attempt(g, 10, 20);
+        }
+        let kept: Vec<usize> = st.groups.iter().map(|(g, _)| *g).collect();
+        assert_eq!(kept, vec![7, 3, 100_000]);
+        assert_eq!(st.group_stats(7).map(|g| g.bodies.len()), Some(3));
+        assert_eq!(st.group_stats(3).map(|g| g.bodies.len()), Some(2));
+        assert!(st.group_stats(4).is_none());
     }
 }

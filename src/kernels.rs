@@ -29,8 +29,49 @@
 
 mod work;
 
+thread_local! {
+    /// The flag that asks the kernels running on this thread to give up (see [`stop_with`]).
+    static STOP: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+}
+
+/// From now on, kernels run on this thread give up early once `flag` is set (`None`: never).
+///
+/// A kernel can run for minutes (a large `MatMul`, a `Spin` of an hour, a `Sleep`); the run
+/// sets the flag when it is interrupted, and every long loop of every kernel looks at it often
+/// (every few milliseconds of work at most), so Ctrl-C ends a run within a second whatever its
+/// tasks are doing. A kernel that gives up returns a meaningless result: the executor counts
+/// such an attempt as unfinished, never as done.
+pub fn stop_with(flag: Option<Arc<AtomicBool>>) {
+    STOP.with(|s| *s.borrow_mut() = flag);
+}
+
+/// Whether the kernels on this thread were asked to give up.
+#[inline]
+pub fn stopped() -> bool {
+    STOP.with(|s| {
+        s.borrow()
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+    })
+}
+
+/// Sleeps for `d`, in slices short enough to notice [`stopped`] within a fraction of a second.
+pub fn interruptible_sleep(d: Duration) {
+    const SLICE: Duration = Duration::from_millis(20);
+    let until = Instant::now() + d;
+    loop {
+        let now = Instant::now();
+        if now >= until || stopped() {
+            return;
+        }
+        std::thread::sleep((until - now).min(SLICE));
+    }
+}
+
+use std::cell::RefCell;
 use std::hint::black_box;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
@@ -381,7 +422,14 @@ impl Kernel {
     pub fn run(&self, seed: u64, task: u64) -> u64 {
         let rng = || task_rng(seed, task);
         let sum = match *self {
-            Kernel::Spin { us } => return spin(spin_iters(us)),
+            // Spin and Request do an amount of work calibrated to this machine's speed, so
+            // what they compute differs between processes; their result is the task's seeded
+            // identity instead, so that a run's checksum depends only on the seed and the
+            // parameters (the work itself is kept from the optimiser by `black_box`).
+            Kernel::Spin { us } => {
+                black_box(spin(spin_iters(us)));
+                return mix(seed, task);
+            }
             Kernel::Fib { n, .. } => return fib(n),
             Kernel::Sleep { us } => {
                 sleep_us(us);
@@ -389,13 +437,11 @@ impl Kernel {
             }
             Kernel::Request { cpu_us, io_us } => {
                 let bytes = request_bytes(cpu_us);
-                let h = if bytes == 0 {
-                    mix(seed, task)
-                } else {
-                    work::request(&mut rng(), bytes)
-                };
+                if bytes > 0 {
+                    black_box(work::request(&mut rng(), bytes));
+                }
                 sleep_us(io_us);
-                return black_box(h);
+                return mix(seed, task);
             }
             Kernel::Sort { len } => {
                 let mut f = Fold::new();
@@ -637,7 +683,7 @@ fn sleep_us(us: f64) {
     {
         // Tell the executor, so the timeline shows the rest of the task as blocked, not busy.
         crate::exec::blocking();
-        std::thread::sleep(d);
+        interruptible_sleep(d);
     }
 }
 
@@ -655,12 +701,23 @@ fn spin_iters(us: f64) -> u64 {
 ///
 /// Each iteration is a multiply-xorshift step depending on the previous one, so the chain can
 /// be neither vectorised nor folded into a closed form: the work is exactly `iters` steps.
+///
+/// The loop looks at [`stopped`] every 2¹⁶ steps (tens of µs) and gives up when it is set.
 pub fn spin(iters: u64) -> u64 {
+    const BLOCK: u64 = 1 << 16;
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    for i in 0..iters {
-        x = (x ^ (x >> 29))
-            .wrapping_mul(0xBF58_476D_1CE4_E5B9)
-            .wrapping_add(i);
+    let mut i = 0;
+    while i < iters {
+        let end = iters.min(i + BLOCK);
+        for j in i..end {
+            x = (x ^ (x >> 29))
+                .wrapping_mul(0xBF58_476D_1CE4_E5B9)
+                .wrapping_add(j);
+        }
+        i = end;
+        if i < iters && stopped() {
+            break;
+        }
     }
     black_box(x)
 }

@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod compare;
+pub mod escape;
 pub mod exec;
 pub mod export;
 pub mod kernels;
@@ -21,6 +22,7 @@ pub mod recording;
 pub mod report;
 pub mod svg;
 pub mod sweep;
+pub mod times;
 pub mod tour;
 pub mod trace;
 pub mod tui;

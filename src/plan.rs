@@ -105,7 +105,13 @@ pub fn unit(a: u64, b: u64, c: u64) -> f64 {
 impl Plan {
     /// Compiles a checked workload with `seed` (the file's or the command line's).
     pub fn new(workload: &Workload, seed: u64) -> Plan {
-        let index = |name: &str| workload.groups.iter().position(|g| g.name == name);
+        let by_name: std::collections::HashMap<&str, usize> = workload
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.name.as_str(), i))
+            .collect();
+        let index = |name: &str| by_name.get(name).copied();
         let mut groups = Vec::with_capacity(workload.groups.len());
         let mut next = 0u64;
         for g in &workload.groups {
@@ -141,7 +147,8 @@ impl Plan {
             next += g.count as u64 * u64::from(tree);
         }
         for g in 0..groups.len() {
-            for a in groups[g].after.clone() {
+            for i in 0..groups[g].after.len() {
+                let a = groups[g].after[i];
                 groups[a].dependents.push(g);
             }
         }

@@ -24,12 +24,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::exec::Progress;
 use crate::plan::Plan;
-use crate::record::{Event, Kind, Timeline};
+use crate::record::{Event, Kind, Outcome, Timeline};
 use crate::report::Report;
 use crate::workload::{self, Loaded, ResolvedMachine};
 
@@ -258,14 +257,16 @@ impl Recording {
 
     /// Ready → start waits per group, rebuilt from the events (each attempt's wait is packed
     /// into the event right after its body).
-    pub fn group_waits(&self) -> Vec<Histogram<u64>> {
-        let mut waits: Vec<Histogram<u64>> = (0..self.plan.groups.len())
-            .map(|_| Histogram::new(2).expect("2 significant figures are valid"))
-            .collect();
+    pub fn group_waits(&self) -> Vec<crate::times::Times> {
+        let mut waits = vec![crate::times::Times::new(); self.plan.groups.len()];
         for attempt in self.timeline.attempts() {
-            if let Some(wait) = attempt.wait_ns() {
+            // An attempt an interrupt cut short is not counted, as in the live run.
+            if let Some(wait) = attempt
+                .wait_ns()
+                .filter(|_| attempt.outcome() != Some(Outcome::None))
+            {
                 let (g, _) = self.plan.locate(attempt.run.task);
-                let _ = waits[g].record(wait);
+                waits[g].record(wait);
             }
         }
         waits

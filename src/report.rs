@@ -10,8 +10,10 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::exec::RunResult;
+use crate::exec::{GroupStats, RunResult};
 use crate::plan::Plan;
+use crate::record::Outcome;
+use crate::times::Times;
 use crate::workload::ResolvedMachine;
 
 /// The report's schema version.
@@ -116,6 +118,18 @@ pub struct Percentiles {
     pub max: u64,
 }
 
+impl Percentiles {
+    /// The percentiles of `times`.
+    pub fn of(times: &Times) -> Percentiles {
+        Percentiles {
+            p50: times.quantile(0.5),
+            p90: times.quantile(0.9),
+            p99: times.quantile(0.99),
+            max: times.max(),
+        }
+    }
+}
+
 /// One group's body times.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct GroupReport {
@@ -204,14 +218,12 @@ impl Report {
         let attempts: u64 = run.workers.iter().map(|w| w.tasks).sum();
         let overhead: u64 = workers.iter().map(|w| w.overhead_ns).sum();
         let work_ns: u64 = run.workers.iter().map(|w| w.work_ns).sum();
-        let wait = merged(run.workers.iter().flat_map(|w| w.waits.iter().cloned()));
-        let group_waits: Vec<Histogram<u64>> = (0..plan.groups.len())
-            .map(|g| merged(run.workers.iter().map(|w| w.waits[g].clone())))
-            .collect();
-        let group_hists: Vec<Histogram<u64>> = (0..plan.groups.len())
-            .map(|g| merged(run.workers.iter().map(|w| w.groups[g].clone())))
-            .collect();
-        let (critical_path_ns, critical_groups) = critical_path(plan, &group_hists);
+        let stats = run.group_stats(plan.groups.len());
+        let mut wait = Times::new();
+        for g in &stats {
+            wait.add(&g.waits);
+        }
+        let (critical_path_ns, critical_groups) = critical_path(plan, &stats);
         let speed_sum: f64 = machine.speeds.iter().sum();
         let lower_bound_ns = ((work_ns as f64 / speed_sum) as u64).max(critical_path_ns);
         Report {
@@ -240,26 +252,24 @@ impl Report {
                 lower_bound_ns as f64 / makespan as f64
             },
             overhead_ns_per_task: overhead.checked_div(attempts).unwrap_or(0),
-            wait_ns: Percentiles {
-                p50: wait.value_at_quantile(0.5),
-                p90: wait.value_at_quantile(0.9),
-                p99: wait.value_at_quantile(0.99),
-                max: wait.max(),
-            },
+            wait_ns: Percentiles::of(&wait),
             groups: plan
                 .groups
                 .iter()
-                .zip(group_hists.iter().zip(&group_waits))
-                .map(|(g, (h, wait))| GroupReport {
-                    name: g.name.clone(),
-                    count: g.roots as u64 * u64::from(g.tree),
-                    attempts: h.len(),
-                    mean_ns: h.mean() as u64,
-                    p50_ns: h.value_at_quantile(0.5),
-                    p99_ns: h.value_at_quantile(0.99),
-                    max_ns: h.max(),
-                    wait_p50_ns: wait.value_at_quantile(0.5),
-                    wait_p99_ns: wait.value_at_quantile(0.99),
+                .zip(&stats)
+                .map(|(g, stats)| {
+                    let (h, wait) = (&stats.bodies, &stats.waits);
+                    GroupReport {
+                        name: g.name.clone(),
+                        count: g.roots as u64 * u64::from(g.tree),
+                        attempts: h.len(),
+                        mean_ns: h.mean(),
+                        p50_ns: h.quantile(0.5),
+                        p99_ns: h.quantile(0.99),
+                        max_ns: h.max(),
+                        wait_p50_ns: wait.quantile(0.5),
+                        wait_p99_ns: wait.quantile(0.99),
+                    }
                 })
                 .collect(),
             checksum: run
@@ -387,20 +397,21 @@ impl Report {
     }
 }
 
-/// The longest chain of groups through `after`, each group weighing its longest task (and, for
-/// `Fib`, at least its chain of nested tasks times the shortest one). A group that arrives over
-/// time cannot end before its last arrival plus its shortest task. Every real chain of
-/// dependent tasks is at least this long, so it is a true lower bound on the makespan.
-fn critical_path(plan: &Plan, hists: &[Histogram<u64>]) -> (u64, Vec<String>) {
-    let mut last_arrival = vec![0u64; plan.groups.len()];
-    for &(t, id) in &plan.arrivals {
-        let (g, _) = plan.locate(id);
-        last_arrival[g] = last_arrival[g].max(t);
-    }
-    let own: Vec<(u64, u64)> = hists
+/// The longest chain of groups through `after`, each group weighing its longest attempt (and,
+/// for `Fib`, at least its chain of nested tasks times the shortest one). A group that arrives
+/// over time cannot end before any of its tasks' arrival plus that task's body. Every weight is
+/// an exact measured time of something that ran (never a histogram bucket's bound, never a task
+/// that did not run), and every real chain of dependent tasks is at least this long, so it is a
+/// true lower bound on the makespan, interrupted runs included.
+///
+/// Groups form a DAG (checked when loading); the walk is iterative and visits every group and
+/// every `after` edge once, so a chain of 100 000 groups costs what 100 000 lines do.
+fn critical_path(plan: &Plan, stats: &[GroupStats]) -> (u64, Vec<String>) {
+    let own: Vec<(u64, u64)> = stats
         .iter()
         .enumerate()
-        .map(|(g, h)| {
+        .map(|(g, s)| {
+            let h = &s.bodies;
             if h.is_empty() {
                 return (0, 0);
             }
@@ -408,50 +419,57 @@ fn critical_path(plan: &Plan, hists: &[Histogram<u64>]) -> (u64, Vec<String>) {
                 .fib
                 .as_ref()
                 .map_or(1, |f| u64::from(f.depth()));
-            (h.max().max(depth * h.min()), last_arrival[g] + h.min())
+            (
+                h.max().max(depth.saturating_mul(h.min())),
+                s.arrival_floor_ns,
+            )
         })
         .collect();
-    // Groups form a DAG (checked when loading): memoised longest path ending at each group,
-    // with the prerequisite it came through, so the chain can be named.
-    fn longest(
-        g: usize,
-        plan: &Plan,
-        own: &[(u64, u64)],
-        memo: &mut [Option<(u64, Option<usize>)>],
-    ) -> u64 {
-        if let Some((v, _)) = memo[g] {
-            return v;
-        }
-        let before = plan.groups[g]
-            .after
-            .iter()
-            .map(|&a| (longest(a, plan, own, memo), a))
-            .max();
+    // Longest path ending at each group, with the prerequisite it came through, in an order
+    // where every group comes after its prerequisites.
+    let mut best: Vec<(u64, Option<usize>)> = vec![(0, None); plan.groups.len()];
+    for g in topological_order(plan) {
+        let before = plan.groups[g].after.iter().map(|&a| (best[a].0, a)).max();
         let (weight, arrival_floor) = own[g];
         let through = before.map_or(0, |b| b.0) + weight;
-        let (v, from) = if through >= arrival_floor {
+        best[g] = if through >= arrival_floor {
             (through, before.map(|b| b.1))
         } else {
             (arrival_floor, None)
         };
-        memo[g] = Some((v, from));
-        v
     }
-    let mut memo = vec![None; plan.groups.len()];
-    let Some((length, end)) = (0..plan.groups.len())
-        .map(|g| (longest(g, plan, &own, &mut memo), g))
-        .max_by_key(|x| x.0)
-    else {
+    let Some((end, &(length, _))) = best.iter().enumerate().max_by_key(|(_, b)| b.0) else {
         return (0, Vec::new());
     };
     let mut chain = vec![plan.groups[end].name.clone()];
     let mut at = end;
-    while let Some(Some((_, Some(prev)))) = memo.get(at) {
-        chain.push(plan.groups[*prev].name.clone());
-        at = *prev;
+    while let Some(prev) = best[at].1 {
+        chain.push(plan.groups[prev].name.clone());
+        at = prev;
     }
     chain.reverse();
     (length, chain)
+}
+
+/// The groups of `plan` in an order where each comes after every group it waits for (Kahn's
+/// algorithm: linear in groups and edges, no recursion). The loader refuses cycles; were one
+/// there, its groups would simply be left out.
+pub fn topological_order(plan: &Plan) -> Vec<usize> {
+    let mut waiting: Vec<usize> = plan.groups.iter().map(|g| g.after.len()).collect();
+    let mut order: Vec<usize> = (0..plan.groups.len())
+        .filter(|&g| waiting[g] == 0)
+        .collect();
+    let mut next = 0;
+    while let Some(&g) = order.get(next) {
+        next += 1;
+        for &d in &plan.groups[g].dependents {
+            waiting[d] -= 1;
+            if waiting[d] == 0 {
+                order.push(d);
+            }
+        }
+    }
+    order
 }
 
 /// Where and when one task attempt ran.
@@ -474,14 +492,28 @@ pub fn critical_attempts(
     critical_groups: &[String],
     timeline: &crate::record::Timeline,
 ) -> Vec<Attempt> {
+    let index: std::collections::HashMap<&str, usize> = plan
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(g, group)| (group.name.as_str(), g))
+        .collect();
     let wanted: Vec<usize> = critical_groups
         .iter()
-        .filter_map(|name| plan.groups.iter().position(|g| g.name == *name))
+        .filter_map(|name| index.get(name.as_str()).copied())
         .collect();
+    let mut is_wanted = vec![false; plan.groups.len()];
+    for &g in &wanted {
+        is_wanted[g] = true;
+    }
     let mut longest: Vec<Option<Attempt>> = vec![None; plan.groups.len()];
     for recorded in timeline.attempts() {
         let (g, _) = plan.locate(recorded.run.task);
-        let Some(end_ns) = recorded.end_ns().filter(|_| wanted.contains(&g)) else {
+        // Only attempts that finished count, as in the critical path itself.
+        let Some(end_ns) = recorded
+            .end_ns()
+            .filter(|_| is_wanted[g] && recorded.outcome() != Some(Outcome::None))
+        else {
             continue;
         };
         let attempt = Attempt {

@@ -141,8 +141,7 @@ fn run_point(
         pin,
         ..RunOptions::default()
     };
-    let run = exec::run(&plan, &machine, policy, &options, &mut |_| {})
-        .ok_or_else(|| anyhow::anyhow!("unknown policy {policy}"))?;
+    let run = exec::run(&plan, &machine, policy, &options, &mut |_| {})?;
     Ok(Report::new("sweep", "", &plan, &machine, &run))
 }
 

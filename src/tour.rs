@@ -57,8 +57,7 @@ pub fn measure(name: &str, policy: &str, pin: bool) -> anyhow::Result<Measured> 
         pin,
         ..RunOptions::default()
     };
-    let run = exec::run(&plan, &machine, policy, &options, &mut |_| {})
-        .ok_or_else(|| anyhow::anyhow!("unknown policy {policy}"))?;
+    let run = exec::run(&plan, &machine, policy, &options, &mut |_| {})?;
     let report = Report::new(&w.name, &w.description, &plan, &machine, &run);
     Ok(Measured::new(&plan, report, &run.timeline))
 }

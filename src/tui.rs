@@ -343,8 +343,8 @@ fn start_run(
                 exec::run(&plan, &machine, policy, &options, &mut tick)
             }));
             let msg = match run {
-                Ok(Some(result)) => Msg::Done(Box::new(result)),
-                Ok(None) => Msg::Crashed(format!("unknown policy {policy}")),
+                Ok(Ok(result)) => Msg::Done(Box::new(result)),
+                Ok(Err(e)) => Msg::Crashed(e.to_string()),
                 Err(panic) => Msg::Crashed(exec::panic_message(&*panic)),
             };
             let _ = tx.send(msg);

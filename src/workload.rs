@@ -20,6 +20,9 @@ pub const MAX_TASKS: u64 = 10_000_000;
 pub const MAX_WORKERS: usize = 1024;
 /// Most memory the tasks running at once may allocate together.
 pub const MAX_CONCURRENT_BYTES: u64 = 8 << 30;
+/// The shortest body time a task that runs a kernel has, in µs: the executor's clock reads
+/// around it (measured at 50–100 ns on a 2-core VM).
+pub const MIN_BODY_US: f64 = 0.05;
 /// Workloads estimated to run longer than this are refused, with the estimate.
 pub const MAX_ESTIMATED: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
@@ -268,6 +271,9 @@ fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
 
 /// Parses and checks a workload from RON text; `source_name` is used in messages.
 pub fn parse(text: &str, source_name: &str) -> Result<Loaded, WorkloadError> {
+    // Editors on some systems start UTF-8 files with a byte-order mark; it is not RON, and
+    // nothing after it moves: positions stay those of the text as seen.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let options = ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME);
     let workload: Workload = options.from_str(text).map_err(|e| WorkloadError {
         source_name: source_name.to_string(),
@@ -308,6 +314,7 @@ type CheckError = (Option<(String, usize)>, String);
 /// Every check of the spec's "Bad input" section that does not need the machine.
 fn check(w: &Workload) -> Result<(), CheckError> {
     let plain = |message: String| (None, message);
+    name_problem(&w.name).map_or(Ok(()), |problem| Err(plain(format!("`name` {problem}"))))?;
     if w.groups.is_empty() {
         return Err(plain(
             "`groups` is empty: a workload needs at least one group".into(),
@@ -333,6 +340,15 @@ fn check(w: &Workload) -> Result<(), CheckError> {
                 format!("group \"{}\": {message}", g.name),
             )
         };
+        if let Some(problem) = name_problem(&g.name) {
+            return Err((
+                Some((g.name.clone(), 0)),
+                format!(
+                    "group {:?}: the name {problem}",
+                    crate::escape::printable(&g.name)
+                ),
+            ));
+        }
         if index.insert(g.name.as_str(), i).is_some() {
             return Err((
                 Some((g.name.clone(), 1)),
@@ -376,12 +392,20 @@ fn check(w: &Workload) -> Result<(), CheckError> {
         for dep in &g.after {
             if !index.contains_key(dep.as_str()) {
                 let names: Vec<&str> = w.groups.iter().map(|g| g.name.as_str()).collect();
+                // A list of 100 000 names helps nobody: the first few say what is meant.
+                let shown = names.len().min(20);
                 return Err((
                     Some((g.name.clone(), 0)),
                     format!(
-                        "group \"{}\": `after` names \"{dep}\", which is not a group (groups: {})",
+                        "group \"{}\": `after` names \"{}\", which is not a group (groups: {}{})",
                         g.name,
-                        names.join(", ")
+                        crate::escape::printable(dep),
+                        names[..shown].join(", "),
+                        if names.len() > shown {
+                            format!(", and {} more", names.len() - shown)
+                        } else {
+                            String::new()
+                        }
                     ),
                 ));
             }
@@ -405,57 +429,75 @@ fn check(w: &Workload) -> Result<(), CheckError> {
     Ok(())
 }
 
+/// What is wrong with `name` as a workload's or group's name, if anything: it is shown in the
+/// terminal, so it must be there (not empty or blank) and hold no control character (an
+/// escape sequence in a name would drive the user's terminal; see [`crate::escape`]).
+fn name_problem(name: &str) -> Option<String> {
+    if name.trim().is_empty() {
+        return Some("is empty: give it a name to show".to_string());
+    }
+    crate::escape::first_control(name).map(|(at, c)| {
+        format!(
+            "holds the control character U+{:04X} at character {}; names are shown in terminals, so they may not hold control characters",
+            u32::from(c),
+            at + 1
+        )
+    })
+}
+
 /// A cycle in the `after` graph, as group names with the first repeated at the end.
+///
+/// Depth-first search with three colours, iterative (an explicit stack of (group, next edge)
+/// instead of recursion, so a chain of 100 000 groups cannot overflow the thread's stack), and
+/// linear in groups and edges.
 fn find_cycle(w: &Workload, index: &HashMap<&str, usize>) -> Option<Vec<String>> {
-    // Depth-first search with three colours; the stack holds the current path.
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,
         OnPath,
         Done,
     }
-    fn visit(
-        g: usize,
-        w: &Workload,
-        index: &HashMap<&str, usize>,
-        marks: &mut [Mark],
-        path: &mut Vec<usize>,
-    ) -> Option<Vec<String>> {
-        marks[g] = Mark::OnPath;
-        path.push(g);
-        for dep in &w.groups[g].after {
-            let d = index[dep.as_str()];
+    let after: Vec<Vec<usize>> = w
+        .groups
+        .iter()
+        .map(|g| g.after.iter().map(|d| index[d.as_str()]).collect())
+        .collect();
+    let mut marks = vec![Mark::New; w.groups.len()];
+    // The current path: each group on it and how many of its edges were followed.
+    let mut path: Vec<(usize, usize)> = Vec::new();
+    for root in 0..w.groups.len() {
+        if marks[root] != Mark::New {
+            continue;
+        }
+        marks[root] = Mark::OnPath;
+        path.push((root, 0));
+        while let Some(top) = path.last_mut() {
+            let (g, edge) = *top;
+            let Some(&d) = after[g].get(edge) else {
+                marks[g] = Mark::Done;
+                path.pop();
+                continue;
+            };
+            top.1 += 1;
             match marks[d] {
                 Mark::OnPath => {
-                    let from = path.iter().position(|&p| p == d).unwrap_or(0);
+                    let from = path.iter().position(|&(p, _)| p == d).unwrap_or(0);
                     let mut cycle: Vec<String> = path[from..]
                         .iter()
-                        .map(|&p| w.groups[p].name.clone())
+                        .map(|&(p, _)| w.groups[p].name.clone())
                         .collect();
                     cycle.push(w.groups[d].name.clone());
                     return Some(cycle);
                 }
                 Mark::New => {
-                    if let Some(c) = visit(d, w, index, marks, path) {
-                        return Some(c);
-                    }
+                    marks[d] = Mark::OnPath;
+                    path.push((d, 0));
                 }
                 Mark::Done => {}
             }
         }
-        path.pop();
-        marks[g] = Mark::Done;
-        None
     }
-    let mut marks = vec![Mark::New; w.groups.len()];
-    let mut path = Vec::new();
-    (0..w.groups.len()).find_map(|g| {
-        if marks[g] == Mark::New {
-            visit(g, w, index, &mut marks, &mut path)
-        } else {
-            None
-        }
-    })
+    None
 }
 
 /// Tasks in all, those spawned by `Fib` included (saturating, so absurd sizes stay comparable).
@@ -553,32 +595,86 @@ impl Workload {
                 MAX_CONCURRENT_BYTES >> 20
             ));
         }
+        // A slower core is emulated by keeping it busy for t·(1/s − 1) after each body of
+        // length t: refuse a speed at which even the smallest task would take longer than
+        // the time limit there (such a core would never finish, and its deadline arithmetic
+        // would overflow).
+        if let Some(smallest_us) = self.smallest_task_us() {
+            for (i, &s) in speeds.iter().enumerate() {
+                let there = std::time::Duration::from_secs_f64((smallest_us / s / 1e6).min(1e15));
+                if there > MAX_ESTIMATED {
+                    return Err(format!(
+                        "machine: speed {} of worker {i} would make even the smallest task (about {:.3} µs at speed 1) take about {} there; the limit for a whole run is {}: use a speed of at least {:.1e}",
+                        fmt_speed(s),
+                        smallest_us,
+                        fmt_duration(there),
+                        fmt_duration(MAX_ESTIMATED),
+                        smallest_us / 1e6 / MAX_ESTIMATED.as_secs_f64()
+                    ));
+                }
+            }
+        }
         let machine = ResolvedMachine { speeds };
-        let (work, arrivals) = self.estimate(&machine);
-        let estimate = work.max(arrivals);
-        if estimate > MAX_ESTIMATED {
+        let estimate = self.estimate(&machine);
+        if estimate.least() > MAX_ESTIMATED {
+            let why = if estimate.least() == estimate.arrivals {
+                format!("tasks arrive until {}", fmt_duration(estimate.arrivals))
+            } else if estimate.least() == estimate.longest_task {
+                format!(
+                    "its longest task, with the {:.1} attempts its faults give it on average, one after another",
+                    self.expected_attempts()
+                )
+            } else {
+                format!(
+                    "{} of work over total speed {}",
+                    fmt_duration(estimate.work.mul_f64(machine.speeds.iter().sum::<f64>())),
+                    machine.speeds.iter().sum::<f64>()
+                )
+            };
             return Err(format!(
-                "this workload would run for about {} at least ({} of work over total speed {}{}); the limit is {}: make it smaller",
-                fmt_duration(estimate),
-                fmt_duration(work.mul_f64(machine.speeds.iter().sum::<f64>())),
-                machine.speeds.iter().sum::<f64>(),
-                if arrivals > work {
-                    format!(", tasks arriving until {}", fmt_duration(arrivals))
-                } else {
-                    String::new()
-                },
+                "this workload would run for about {} at least ({why}); the limit is {}: make it smaller",
+                fmt_duration(estimate.least()),
                 fmt_duration(MAX_ESTIMATED)
             ));
         }
         Ok(machine)
     }
 
+    /// The estimated body time of the smallest task that a core's emulated slowdown applies
+    /// to, in µs at speed 1.0: a body is never shorter than [`MIN_BODY_US`] (its clock reads),
+    /// and `Fib`'s nodes that compute nothing (inner nodes, fib(0), fib(1)) are not slowed.
+    /// `None` if no task is slowed at all.
+    pub fn smallest_task_us(&self) -> Option<f64> {
+        self.groups
+            .iter()
+            .filter_map(|g| match g.kernel {
+                Kernel::Fib { n, cutoff } => {
+                    // Leaves compute fib(k) for k ≤ cutoff; only k ≥ 2 does any work.
+                    let leaf = n.min(cutoff);
+                    (leaf >= 2).then(|| Kernel::Fib { n: 2, cutoff }.estimate_us())
+                }
+                ref kernel => Some(kernel.scaled(1.0 - g.jitter).estimate_us()),
+            })
+            .map(|us| us.max(MIN_BODY_US))
+            .min_by(f64::total_cmp)
+    }
+
+    /// Attempts a task takes on average under the workload's faults: each attempt fails with
+    /// `panic_rate`, and a failed one is retried up to `max_retries` times.
+    pub fn expected_attempts(&self) -> f64 {
+        let (p, retries) = (self.faults.panic_rate, self.faults.max_retries);
+        if p >= 1.0 {
+            f64::from(retries) + 1.0
+        } else {
+            (1.0 - p.powf(f64::from(retries) + 1.0)) / (1.0 - p)
+        }
+    }
+
     /// A rough lower bound on the run's length on `machine`, from the kernels' calibrated
-    /// estimates: the work spread over every worker's speed, and when the last task arrives.
-    pub fn estimate(
-        &self,
-        machine: &ResolvedMachine,
-    ) -> (std::time::Duration, std::time::Duration) {
+    /// estimates: the work (every expected attempt, retries included) spread over every
+    /// worker's speed or the longest task's attempts one after another, whichever is longer;
+    /// and when the last task arrives.
+    pub fn estimate(&self, machine: &ResolvedMachine) -> Estimate {
         let speed: f64 = machine.speeds.iter().sum::<f64>().max(f64::MIN_POSITIVE);
         let mut work_us = 0.0f64;
         let mut last_arrival_us = 0.0f64;
@@ -594,7 +690,7 @@ impl Workload {
                 }
                 ref kernel => kernel.estimate_us(),
             };
-            work_us += per_task * g.count as f64;
+            work_us += per_task * g.count as f64 * self.expected_attempts();
             let count = g.count.saturating_sub(1) as f64;
             last_arrival_us = last_arrival_us.max(match g.arrival {
                 Arrival::AtStart => 0.0,
@@ -602,8 +698,47 @@ impl Workload {
                 Arrival::Poisson { per_sec } => count / per_sec * 1e6,
             });
         }
+        // A task's attempts run one after another, so the longest task, retried as often as
+        // the faults make it, bounds the run too, even on the fastest core.
+        let fastest = machine
+            .speeds
+            .iter()
+            .copied()
+            .fold(f64::MIN_POSITIVE, f64::max);
+        let longest_us = self
+            .groups
+            .iter()
+            .map(|g| match g.kernel {
+                Kernel::Fib { .. } => 0.0,
+                ref kernel => kernel.scaled(1.0 + g.jitter).estimate_us(),
+            })
+            .fold(0.0, f64::max)
+            * self.expected_attempts()
+            / fastest;
         let seconds = |us: f64| std::time::Duration::from_secs_f64((us / 1e6).clamp(0.0, 1e12));
-        (seconds(work_us / speed), seconds(last_arrival_us))
+        Estimate {
+            work: seconds(work_us / speed),
+            longest_task: seconds(longest_us),
+            arrivals: seconds(last_arrival_us),
+        }
+    }
+}
+
+/// How long a run must take at least, by three separate bounds (see [`Workload::estimate`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// The work, retries included, spread over every worker's speed.
+    pub work: std::time::Duration,
+    /// The longest task's expected attempts, one after another on the fastest core.
+    pub longest_task: std::time::Duration,
+    /// When the last task arrives.
+    pub arrivals: std::time::Duration,
+}
+
+impl Estimate {
+    /// The largest of the bounds.
+    pub fn least(&self) -> std::time::Duration {
+        self.work.max(self.longest_task).max(self.arrivals)
     }
 }
 
@@ -618,6 +753,15 @@ fn fmt_duration(d: std::time::Duration) -> String {
         format!("{:.1} h", s / 3_600.0)
     } else {
         format!("{:.0} days", s / 86_400.0)
+    }
+}
+
+/// A speed for people: `0.5`, or `1e-9` for the tiny ones (not 300 zeros).
+pub fn fmt_speed(s: f64) -> String {
+    if s != 0.0 && s.abs() < 1e-3 {
+        format!("{s:e}")
+    } else {
+        format!("{s}")
     }
 }
 

@@ -83,6 +83,9 @@ pub(super) fn request(rng: &mut Xoshiro256PlusPlus, bytes: usize) -> u64 {
             push_field(rng, &mut buf);
         }
         remaining -= target;
+        if super::stopped() {
+            break;
+        }
         for field in buf.split(|&b| b == b'&') {
             let Some(eq) = field.iter().position(|&b| b == b'=') else {
                 continue;
@@ -121,10 +124,55 @@ pub(super) fn push_field(rng: &mut Xoshiro256PlusPlus, buf: &mut Vec<u8>) {
 }
 
 /// `len` pseudo-random words, sorted.
+///
+/// Sorted in runs of [`SORT_RUN`] words that are then merged pairwise, so that the kernel can
+/// notice [`super::stopped`] between steps of a fraction of a second each: one `sort_unstable`
+/// of 100 million words takes seconds and cannot be interrupted.
 pub(super) fn sort(rng: &mut Xoshiro256PlusPlus, len: usize) -> Vec<u64> {
     let mut v: Vec<u64> = (0..len).map(|_| rng.next_u64()).collect();
-    v.sort_unstable();
-    v
+    if len <= SORT_RUN {
+        v.sort_unstable();
+        return v;
+    }
+    for run in v.chunks_mut(SORT_RUN) {
+        if super::stopped() {
+            return v;
+        }
+        run.sort_unstable();
+    }
+    let mut from = v;
+    let mut to = vec![0u64; len];
+    let mut width = SORT_RUN;
+    while width < len {
+        for (pair, out) in from.chunks(2 * width).zip(to.chunks_mut(2 * width)) {
+            if super::stopped() {
+                return from;
+            }
+            let (a, b) = pair.split_at(width.min(pair.len()));
+            merge(a, b, out);
+        }
+        std::mem::swap(&mut from, &mut to);
+        width *= 2;
+    }
+    from
+}
+
+/// Words sorted at once by [`sort`] before merging: about 30 ms of sorting.
+const SORT_RUN: usize = 1 << 20;
+
+/// Merges the sorted `a` and `b` into `out` (of their joint length).
+fn merge(a: &[u64], b: &[u64], out: &mut [u64]) {
+    let (mut i, mut j) = (0, 0);
+    for o in out.iter_mut() {
+        // Take from `a` while it has the smaller (or only) head.
+        if j >= b.len() || (i < a.len() && a[i] <= b[j]) {
+            *o = a[i];
+            i += 1;
+        } else {
+            *o = b[j];
+            j += 1;
+        }
+    }
 }
 
 /// One row of the table `Search` scans.
@@ -237,6 +285,10 @@ pub(super) fn matmul(a: &[f64], b: &[f64], n: usize) -> Vec<f64> {
         return c;
     }
     for (a_row, c_row) in a.chunks_exact(n).zip(c.chunks_exact_mut(n)) {
+        // A row is n² multiply-adds: at most tens of ms for the largest matrix allowed.
+        if super::stopped() {
+            break;
+        }
         for (&aik, b_row) in a_row.iter().zip(b.chunks_exact(n)) {
             for (cij, &bkj) in c_row.iter_mut().zip(b_row) {
                 *cij += aik * bkj;
@@ -270,6 +322,9 @@ pub(super) fn box_blur(img: &[u8], width: usize, height: usize, radius: usize) -
         .chunks_exact(width.max(1))
         .zip(tmp.chunks_exact_mut(width.max(1)))
     {
+        if super::stopped() {
+            break;
+        }
         let (first, last) = (row[0], row[width - 1]);
         padded[..radius].fill(first);
         padded[radius..radius + width].copy_from_slice(row);
@@ -288,6 +343,9 @@ pub(super) fn box_blur(img: &[u8], width: usize, height: usize, radius: usize) -
     // Vertical pass: add whole rows y-r..=y+r (clamped) into the accumulator.
     let mut out = vec![0u8; width * height];
     for (y, out_row) in out.chunks_exact_mut(width.max(1)).enumerate() {
+        if super::stopped() {
+            break;
+        }
         acc.fill(0);
         for k in 0..taps {
             let src = (y + k).saturating_sub(radius).min(height - 1);
@@ -312,6 +370,9 @@ fn filter3x3(
 ) -> Vec<u8> {
     let mut out = vec![0u8; width * height];
     for (y, out_row) in out.chunks_exact_mut(width.max(1)).enumerate() {
+        if super::stopped() {
+            break;
+        }
         let row = |r: usize| &img[r * width..(r + 1) * width];
         let rows = [
             row(y.saturating_sub(1)),
@@ -404,15 +465,26 @@ pub(super) fn mandelbrot(
         2.0 * half_h / height.max(1) as f64,
     );
     for (y, row) in pixels.chunks_exact_mut(width.max(1)).enumerate() {
+        if super::stopped() {
+            break;
+        }
         let ci = cy - half_h + (y as f64 + 0.5) * dy;
         for (x, px) in row.iter_mut().enumerate() {
             let cr = cx - half_w + (x as f64 + 0.5) * dx;
             let (mut zr, mut zi, mut i) = (0.0f64, 0.0f64, 0u32);
-            while i < max_iter && zr * zr + zi * zi <= 4.0 {
-                let t = zr * zr - zi * zi + cr;
-                zi = 2.0 * zr * zi + ci;
-                zr = t;
-                i += 1;
+            // In blocks of 2¹⁶ iterations, looking at `stopped` between them: `max_iter` may
+            // be four billion, and the inner loop stays as tight as without the check.
+            loop {
+                let block_end = max_iter.min(i.saturating_add(1 << 16));
+                while i < block_end && zr * zr + zi * zi <= 4.0 {
+                    let t = zr * zr - zi * zi + cr;
+                    zi = 2.0 * zr * zi + ci;
+                    zr = t;
+                    i += 1;
+                }
+                if i < block_end || i == max_iter || super::stopped() {
+                    break;
+                }
             }
             *px = i;
             iterations += u64::from(i);
@@ -429,7 +501,12 @@ pub(super) fn stencil(rng: &mut Xoshiro256PlusPlus, cells: usize, steps: usize) 
         return u;
     }
     let mut next = u.clone();
-    for _ in 0..steps {
+    // Look at `stopped` about every 2¹⁶ cell updates (every step for large regions).
+    let poll = (1usize << 16).div_ceil(cells).next_power_of_two() - 1;
+    for step in 0..steps {
+        if step & poll == 0 && super::stopped() {
+            break;
+        }
         for (n, w) in next[1..cells - 1].iter_mut().zip(u.windows(3)) {
             *n = w[1] + 0.25 * (w[0] - 2.0 * w[1] + w[2]);
         }
@@ -466,6 +543,10 @@ pub(super) fn train(
     let rate = 0.5 / features.max(1) as f64;
     let mut w = vec![0.0; features];
     for _ in 0..epochs {
+        // An epoch is one pass over at most 1 GiB of samples: a fraction of a second.
+        if super::stopped() {
+            break;
+        }
         for (x, &y) in xs.chunks_exact(features.max(1)).zip(&ys) {
             let step = rate * (dot(x, &w) - y);
             for (wi, &xi) in w.iter_mut().zip(x) {

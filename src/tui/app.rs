@@ -4,14 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
-
 use super::input::Action;
 use super::lanes::Lanes;
 use crate::exec::{Progress, RunResult};
 use crate::plan::Plan;
 use crate::record::Chunk;
-use crate::report::{Report, merged};
+use crate::report::Report;
+use crate::times::Times;
 use crate::workload::ResolvedMachine;
 
 /// Progress samples kept for the queue-depth sparkline; older ones are thinned out.
@@ -25,9 +24,9 @@ pub struct Finished {
     /// Its report.
     pub report: Report,
     /// Ready → start, all groups.
-    pub wait: Histogram<u64>,
+    pub wait: Times,
     /// Ready → start, per group.
-    pub group_waits: Vec<Histogram<u64>>,
+    pub group_waits: Vec<Times>,
 }
 
 /// One run of this session, live or finished.
@@ -378,7 +377,7 @@ impl App {
         let end = report.makespan_ns;
         run.finished = Some(Finished {
             report,
-            wait: merged(group_waits.iter().cloned()),
+            wait: all_waits(&group_waits),
             group_waits,
         });
         self.runs.push(run);
@@ -403,11 +402,12 @@ impl App {
             &self.machine,
             result,
         );
-        let groups = self.plan.groups.len();
-        let group_waits: Vec<Histogram<u64>> = (0..groups)
-            .map(|g| merged(result.workers.iter().map(|w| w.waits[g].clone())))
+        let group_waits: Vec<Times> = result
+            .group_stats(self.plan.groups.len())
+            .into_iter()
+            .map(|g| g.waits)
             .collect();
-        let wait = merged(group_waits.iter().cloned());
+        let wait = all_waits(&group_waits);
         if self.keep_events && self.runs.len() == 1 {
             self.kept_samples = result.samples.clone();
         }
@@ -710,6 +710,15 @@ impl App {
     }
 }
 
+/// Every group's waits in one distribution.
+fn all_waits(group_waits: &[Times]) -> Times {
+    let mut all = Times::new();
+    for g in group_waits {
+        all.add(g);
+    }
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -788,7 +797,7 @@ mod tests {
         assert_eq!(a.view.replay, None, "no replay while the run goes on");
         a.runs[0].finished = Some(Finished {
             report: dummy_report(),
-            wait: Histogram::new(2).unwrap(),
+            wait: Times::new(),
             group_waits: vec![],
         });
         assert_eq!(a.state(), "done");

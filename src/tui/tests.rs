@@ -9,7 +9,6 @@
 
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -188,15 +187,15 @@ fn result(app: &App, scale: u64) -> RunResult {
         .iter()
         .enumerate()
         .map(|(w, lane)| {
-            let mut waits: Vec<Histogram<u64>> = (0..groups).map(|_| hist()).collect();
-            let mut bodies: Vec<Histogram<u64>> = (0..groups).map(|_| hist()).collect();
-            for (g, (wait, body)) in waits.iter_mut().zip(&mut bodies).enumerate() {
+            let mut stats = WorkerStats::default();
+            for g in 0..groups {
                 for k in 1..=5u64 {
-                    let g = g as u64 + 1;
-                    wait.record(g * k * k * 900 * scale / 10 + w as u64 * 300)
-                        .expect("the histogram resizes itself");
-                    body.record(g * 40_000 * scale / 10)
-                        .expect("the histogram resizes itself");
+                    let n = g as u64 + 1;
+                    stats.record_attempt(
+                        g,
+                        n * k * k * 900 * scale / 10 + w as u64 * 300,
+                        n * 40_000 * scale / 10,
+                    );
                 }
             }
             let mut tally = Tally::default();
@@ -212,11 +211,7 @@ fn result(app: &App, scale: u64) -> RunResult {
                 steals: lane.steals,
                 steal_attempts: lane.steals * 2,
                 tally,
-                waits,
-                groups: bodies,
-                checksum: 0,
-                zero_bodies: Vec::new(),
-                short_waits: Vec::new(),
+                ..stats
             }
         })
         .collect();
@@ -230,10 +225,6 @@ fn result(app: &App, scale: u64) -> RunResult {
         timeline: Timeline::new(0),
         samples: Vec::new(),
     }
-}
-
-fn hist() -> Histogram<u64> {
-    Histogram::new(2).expect("2 significant figures are valid")
 }
 
 /// Plays a whole run and finishes it.

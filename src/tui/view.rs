@@ -559,8 +559,8 @@ impl App {
                     Span::raw(format!(
                         "{:<8.8} p50 {} p99 {}",
                         group.name,
-                        fmt_ns(h.value_at_quantile(0.5)),
-                        fmt_ns(h.value_at_quantile(0.99))
+                        fmt_ns(h.quantile(0.5)),
+                        fmt_ns(h.quantile(0.99))
                     )),
                 ]));
             }
@@ -568,19 +568,19 @@ impl App {
             let h = &f.wait;
             lines.push(Line::from(format!(
                 "p50 {}  p90 {}",
-                fmt_ns(h.value_at_quantile(0.5)),
-                fmt_ns(h.value_at_quantile(0.9)),
+                fmt_ns(h.quantile(0.5)),
+                fmt_ns(h.quantile(0.9)),
             )));
             lines.push(Line::from(format!(
                 "p99 {}  max {}",
-                fmt_ns(h.value_at_quantile(0.99)),
+                fmt_ns(h.quantile(0.99)),
                 fmt_ns(h.max())
             )));
             // A bar per power of ten of waiting time.
             let mut buckets = [0u64; 10];
-            for v in h.iter_recorded() {
-                let decade = (v.value_iterated_to().max(1) as f64).log10().floor() as usize;
-                buckets[decade.min(9)] += v.count_at_value();
+            for (value, count) in h.counts() {
+                let decade = (value.max(1) as f64).log10().floor() as usize;
+                buckets[decade.min(9)] += count;
             }
             let most = buckets.iter().copied().max().unwrap_or(0).max(1);
             const BOUNDS: [&str; 10] = [
