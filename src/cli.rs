@@ -447,7 +447,12 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("schedlab: error: {e:#}");
+            // Messages quote what files hold (names, RON tokens): nothing in them may drive
+            // the terminal.
+            eprintln!(
+                "schedlab: error: {}",
+                crate::escape::printable_lines(&format!("{e:#}"))
+            );
             if e.downcast_ref::<Crashed>().is_some() {
                 ExitCode::from(EXIT_CRASHED)
             } else {
@@ -812,9 +817,9 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
         eprintln!(
             "schedlab: {} recorded by schedlab {} ({} under {}, seed {})",
             args.recording.display(),
-            recording.header.schedlab,
-            report.workload,
-            report.policy,
+            crate::escape::printable(&recording.header.schedlab),
+            crate::escape::printable(&report.workload),
+            crate::escape::printable(&report.policy),
             report.seed
         );
         print_summary(report, &args.outputs);
@@ -1103,7 +1108,7 @@ pub fn comparison(reports: &[Report]) -> String {
         let _ = writeln!(
             out,
             "{}: {} tasks on {} workers, seed {}{}",
-            first.workload,
+            crate::escape::printable(&first.workload),
             first.tasks.total,
             first.workers.len(),
             first.seed,
@@ -1173,7 +1178,11 @@ fn describe(p: &Prepared) -> String {
     let _ = writeln!(out, "{}: ok", p.loaded.source_name);
     let _ = writeln!(out, "workload   {}", w.name);
     if !w.description.is_empty() {
-        let _ = writeln!(out, "about      {}", w.description);
+        let _ = writeln!(
+            out,
+            "about      {}",
+            crate::escape::printable(&w.description)
+        );
     }
     let speeds: Vec<String> = p
         .machine

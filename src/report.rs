@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::escape::printable;
 use crate::exec::{GroupStats, RunResult};
 use crate::plan::Plan;
 use crate::record::Outcome;
@@ -291,8 +292,8 @@ impl Report {
         let _ = writeln!(
             out,
             "schedlab: {} under {} on {} workers (speeds {}{}), seed {}",
-            self.workload,
-            self.policy,
+            printable(&self.workload),
+            printable(&self.policy),
             self.workers.len(),
             speeds.join(", "),
             if self.speeds_emulated {
@@ -324,7 +325,7 @@ impl Report {
                 out,
                 "critical path {} through {}; parallelism (work / span) {:.1}",
                 fmt_ns(self.critical_path_ns),
-                self.critical_groups.join(" -> "),
+                printable(&self.critical_groups.join(" -> ")),
                 self.parallelism
             );
         }
@@ -386,7 +387,7 @@ impl Report {
             let _ = writeln!(
                 out,
                 "{:<width$}   {:>8}   {:>9}   {:>9}   {:>9}",
-                g.name,
+                printable(&g.name),
                 g.count,
                 fmt_ns(g.mean_ns),
                 fmt_ns(g.p50_ns),

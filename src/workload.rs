@@ -344,7 +344,7 @@ fn check(w: &Workload) -> Result<(), CheckError> {
             return Err((
                 Some((g.name.clone(), 0)),
                 format!(
-                    "group {:?}: the name {problem}",
+                    "group \"{}\": the name {problem}",
                     crate::escape::printable(&g.name)
                 ),
             ));
@@ -618,7 +618,7 @@ impl Workload {
         let estimate = self.estimate(&machine);
         if estimate.least() > MAX_ESTIMATED {
             let why = if estimate.least() == estimate.arrivals {
-                format!("tasks arrive until {}", fmt_duration(estimate.arrivals))
+                format!("tasks arriving until {}", fmt_duration(estimate.arrivals))
             } else if estimate.least() == estimate.longest_task {
                 format!(
                     "its longest task, with the {:.1} attempts its faults give it on average, one after another",

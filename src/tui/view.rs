@@ -117,7 +117,10 @@ impl App {
         let bold = self.style(Style::default().add_modifier(Modifier::BOLD));
         let mut line = vec![
             Span::styled(" schedlab ", bold),
-            Span::raw(format!("│ {} │ policy ", self.workload)),
+            Span::raw(format!(
+                "│ {} │ policy ",
+                crate::escape::printable(&self.workload)
+            )),
             Span::styled(self.policy(), bold),
             Span::raw(format!(
                 " │ {} workers, speeds {}{} │ {} │ ",
@@ -146,7 +149,7 @@ impl App {
         )));
         let text = vec![
             Line::from(line),
-            Line::from(format!(" {}", self.description)),
+            Line::from(format!(" {}", crate::escape::printable(&self.description))),
         ];
         Paragraph::new(text)
             .wrap(Wrap { trim: false })

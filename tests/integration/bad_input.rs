@@ -86,6 +86,17 @@ fn refusal_problems(output: &Output, stderr: &str) -> Vec<String> {
     if stderr.trim().is_empty() {
         problems.push("no message at all".to_string());
     }
+    // Whatever the file held, nothing printed may drive the terminal (an escape sequence in
+    // a name quoted by the message would clear the screen or set the window title).
+    if let Some(c) = stderr
+        .chars()
+        .find(|&c| c.is_control() && c != '\n' && c != '\t')
+    {
+        problems.push(format!(
+            "a raw control character U+{:04X} in the message",
+            u32::from(c)
+        ));
+    }
     problems
 }
 
