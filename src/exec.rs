@@ -115,7 +115,7 @@ pub struct WorkerStats {
     pub idle_ns: u64,
     /// Task bodies' real time (speed 1.0).
     pub work_ns: u64,
-    /// Attempts run.
+    /// Attempts run to an outcome (one an interrupt cut short is not counted).
     pub tasks: u64,
     /// Tasks taken from other workers.
     pub steals: u64,
@@ -648,7 +648,7 @@ impl<P: Policy> Shared<'_, P> {
                 }
                 let now = self.now();
                 if now >= at {
-                    self.open_gate(id, None, tally, now);
+                    self.open_gate(id, None, tally, None);
                     // A doomed arrival is cancelled right here: count it at once, since the
                     // releaser never goes idle the way workers do.
                     self.flush(tally);
@@ -691,8 +691,15 @@ impl<P: Policy> Shared<'_, P> {
         }
     }
 
-    /// One condition of root task `id` is met; when none is left, the task is ready.
-    fn open_gate(&self, id: u32, from: Option<&mut P::Local>, tally: &mut Tally, t: u64) {
+    /// One condition of root task `id` is met; when none is left, the task is ready, at `t` if
+    /// given (a time read after every condition was met), else at a clock read taken here.
+    ///
+    /// The moment a task becomes ready is when its *last* condition is met, and only the
+    /// opener that takes the gate to zero knows it was last: a time read before its decrement
+    /// could precede another condition (an arrival the releaser had just let in, another
+    /// prerequisite group finishing on another worker), and the task would seem ready before
+    /// it could be. So a gate of two conditions reads the clock after the decisive decrement.
+    fn open_gate(&self, id: u32, from: Option<&mut P::Local>, tally: &mut Tally, t: Option<u64>) {
         let (g, index) = self.plan.locate(id);
         let root = (index / self.plan.groups[g].tree) as usize;
         // AcqRel: the last opener must see everything the other openers did before them.
@@ -704,6 +711,7 @@ impl<P: Policy> Shared<'_, P> {
             let tree = self.plan.groups[g].tree as usize;
             self.finish(g, Fate::Cancelled, tree, from, tally);
         } else {
+            let t = t.unwrap_or_else(|| self.now());
             let wake = self.make_ready(self.root_task(g, id), from, t);
             self.sleep.wake([wake]);
         }
@@ -757,13 +765,16 @@ impl<P: Policy> Shared<'_, P> {
     /// Every task of group `g` is finished: release (or doom) the groups waiting for it.
     fn group_done(&self, g: usize, mut from: Option<&mut P::Local>, tally: &mut Tally) {
         let failed = self.groups[g].failed.load(Ordering::Acquire);
-        let t = self.now();
         for &d in &self.plan.groups[g].dependents {
             let dependent = &self.groups[d];
             if failed {
                 dependent.doomed.store(true, Ordering::Release);
             }
             if dependent.blockers.fetch_sub(1, Ordering::AcqRel) == 1 {
+                // Read after the last prerequisite's decrement: every prerequisite group had
+                // finished by now. Roots that also wait for their arrival read the clock when
+                // their own gate opens (see `open_gate`).
+                let t = (!self.plan.groups[d].timed).then(|| self.now());
                 for id in self.plan.roots(d) {
                     self.open_gate(id, from.as_deref_mut(), tally, t);
                 }
@@ -919,7 +930,6 @@ impl<P: Policy> Shared<'_, P> {
             }
         }
         st.busy_ns += t2 - t0;
-        st.tasks += 1;
         if self.done.load(Ordering::Acquire) {
             // The run was stopped while this attempt ran: its kernel may have given up half
             // way, or its slowdown been cut short. It did not finish, so it counts as no work,
@@ -928,6 +938,7 @@ impl<P: Policy> Shared<'_, P> {
             rec.event(t2, Kind::Take, encode_wait(wait), 0, Outcome::None as u16);
             return t2;
         }
+        st.tasks += 1;
         st.work_ns += real;
         st.last_end_ns = t2;
         let floor = match self.arrival_ns[g].get((index / self.plan.groups[g].tree) as usize) {

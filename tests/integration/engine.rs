@@ -40,6 +40,61 @@ fn best_makespan(w: &workload::Workload, policy: &str, workers: Option<usize>) -
 
 /// Checks from the recorded timeline that every attempt ran exactly once, attempts of a task
 /// are numbered 1, 2, … without gaps, and the outcomes match the report's counts.
+/// Every attempt became ready no earlier than it could have: a root not before its arrival,
+/// nor before every attempt of every group it waits for had ended; a retry not before the
+/// attempt it repeats ended. Ready is the start minus the wait the worker recorded, as the CSV
+/// and the histograms have it.
+pub(crate) fn assert_ready_when_it_could_be(ran: &Ran) {
+    let what = format!("{} under {}", ran.report.workload, ran.report.policy);
+    let plan = &ran.plan;
+    let mut arrival: HashMap<u32, u64> = HashMap::new();
+    for &(t, id) in &plan.arrivals {
+        arrival.insert(id, t);
+    }
+    let mut group_end = vec![0u64; plan.groups.len()];
+    let mut attempt_end: HashMap<(u32, u8), u64> = HashMap::new();
+    for a in ran.run.timeline.attempts() {
+        let (g, _) = plan.locate(a.run.task);
+        let end = a.end_ns().expect("a finished run records every body's end");
+        group_end[g] = group_end[g].max(end);
+        attempt_end.insert((a.run.task, a.run.attempt), end);
+    }
+    for a in ran.run.timeline.attempts() {
+        let (g, index) = plan.locate(a.run.task);
+        let ready = a.run.t - a.wait_ns().expect("recorded");
+        let group = &plan.groups[g];
+        let is_root = index % group.tree == 0;
+        if a.run.attempt > 1 {
+            let before = attempt_end[&(a.run.task, a.run.attempt - 1)];
+            assert!(
+                ready >= before,
+                "{what}: task {} attempt {} ready at {ready}, before attempt {} ended at {before}",
+                a.run.task,
+                a.run.attempt,
+                a.run.attempt - 1
+            );
+        } else if is_root {
+            if let Some(&at) = arrival.get(&a.run.task) {
+                assert!(
+                    ready >= at,
+                    "{what}: task {} ready at {ready}, before its arrival at {at}",
+                    a.run.task
+                );
+            }
+            for &p in &group.after {
+                assert!(
+                    ready >= group_end[p],
+                    "{what}: task {} of {} ready at {ready}, before {} ended at {}",
+                    a.run.task,
+                    group.name,
+                    plan.groups[p].name,
+                    group_end[p]
+                );
+            }
+        }
+    }
+}
+
 pub(crate) fn assert_exactly_once(ran: &Ran) {
     let what = format!("{} under {}", ran.report.workload, ran.report.policy);
     let mut attempts: HashMap<u32, Vec<u8>> = HashMap::new();
@@ -509,4 +564,170 @@ fn a_panicking_policy_ends_the_run_with_its_message_instead_of_hanging() {
     // In the thread that releases the first tasks: the workers must still leave.
     let message = with_watchdog(Duration::from_secs(30), crash_message::<Faulty<0, 7>>);
     assert_eq!(message, "faulty policy: push 7");
+}
+
+#[test]
+fn tasks_that_wait_for_two_groups_and_an_arrival_are_ready_only_when_all_three_allow() {
+    let _shared = heavy();
+    // The gate of `c` opens on three conditions met on different threads at nearly the same
+    // time: `a` and `b` finishing on two workers, and each root's arrival from the releaser.
+    let text = r#"(name: "gates", groups: [
+        (name: "a", kernel: Spin(us: 20.0), count: 64),
+        (name: "b", kernel: Spin(us: 20.0), count: 64),
+        (name: "c", kernel: Spin(us: 1.0), count: 2000, after: ["a", "b"], arrival: Every(us: 2.0)),
+        (name: "d", kernel: Fib(n: 6, cutoff: 2), count: 4, after: ["c"]),
+    ])"#;
+    // Oversubscribed, so that a thread is often preempted between reading the clock and
+    // opening a gate: the window in which a wrong ready time would be taken.
+    for round in 0..12 {
+        for policy in ["fifo", "rr", "steal", "hetero"] {
+            let ran = run_text(text, policy, Some([4, 16, 48][round % 3]), true);
+            assert_ready_when_it_could_be(&ran);
+            assert_report_invariants(&ran.report);
+        }
+    }
+}
+
+#[test]
+fn efficiency_never_exceeds_one_even_for_a_chain_of_long_tasks() {
+    let _shared = heavy();
+    // Five 60 ms tasks one after another on one worker: the bound is their sum, and a
+    // histogram bucket's upper bound would put it above the makespan (1.0017 once).
+    let text = r#"(name: "chain", groups: [
+        (name: "t1", kernel: Spin(us: 60000.0), count: 1),
+        (name: "t2", kernel: Spin(us: 60000.0), count: 1, after: ["t1"]),
+        (name: "t3", kernel: Spin(us: 60000.0), count: 1, after: ["t2"]),
+        (name: "t4", kernel: Spin(us: 60000.0), count: 1, after: ["t3"]),
+        (name: "t5", kernel: Spin(us: 60000.0), count: 1, after: ["t4"]),
+    ])"#;
+    let ran = run_text(text, "fifo", Some(1), false);
+    let r = &ran.report;
+    assert!(r.efficiency <= 1.0, "efficiency {}", r.efficiency);
+    assert!(r.critical_path_ns <= r.makespan_ns);
+    assert_eq!(r.critical_groups, vec!["t1", "t2", "t3", "t4", "t5"]);
+    let sum: u64 = r.groups.iter().map(|g| g.max_ns).sum();
+    assert_eq!(r.critical_path_ns, sum, "the chain's exact body times");
+    for g in &r.groups {
+        assert_eq!(
+            g.p50_ns, g.max_ns,
+            "one task: its percentiles are its exact time"
+        );
+    }
+}
+
+#[test]
+fn a_long_chain_of_groups_is_checked_and_run_in_linear_time() {
+    // 32 000 groups listed last-first, each after the next: a recursive walk overflows the
+    // stack, a quadratic one takes minutes.
+    let n = 32_000;
+    let mut text = String::from("(name: \"chain\", groups: [");
+    for i in (0..n).rev() {
+        let after = if i > 0 {
+            format!(", after: [\"g{}\"]", i - 1)
+        } else {
+            String::new()
+        };
+        text += &format!("(name: \"g{i}\", kernel: Spin(us: 0.0), count: 1{after}),");
+    }
+    text += "])";
+    let started = std::time::Instant::now();
+    let ran = run_text(&text, "steal", Some(2), false);
+    assert_eq!(ran.report.tasks.completed, n);
+    assert_eq!(ran.report.critical_groups.len(), n as usize);
+    assert_eq!(
+        ran.report.critical_groups.first().map(String::as_str),
+        Some("g0")
+    );
+    // Not a timing test of speed: a generous bound that only a quadratic walk would break.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    // A cycle through the whole chain is found and named without recursion too.
+    let cyclic = text.replacen(
+        "(name: \"g0\", kernel: Spin(us: 0.0), count: 1)",
+        &format!(
+            "(name: \"g0\", kernel: Spin(us: 0.0), count: 1, after: [\"g{}\"])",
+            n - 1
+        ),
+        1,
+    );
+    let err = schedlab::workload::parse(&cyclic, "cycle.ron").expect_err("a cycle");
+    assert!(err.message.contains("dependency cycle"), "{}", err.message);
+}
+
+#[test]
+fn many_groups_on_many_workers_cost_memory_by_what_ran() {
+    let _shared = heavy();
+    // 3000 groups × 1024 workers took 13 GB when every worker kept every group's histograms.
+    let mut text = String::from("(name: \"wide\", groups: [");
+    for i in 0..3000 {
+        text += &format!("(name: \"g{i}\", kernel: Spin(us: 0.0), count: 1),");
+    }
+    text += "])";
+    let ran = run_text(&text, "steal", Some(256), false);
+    let kept: usize = ran.run.workers.iter().map(|w| w.groups.len()).sum();
+    assert!(kept <= 3000, "{kept} per-group entries for 3000 attempts");
+    assert_eq!(ran.report.tasks.completed, 3000);
+    // The cost of a group's first task does not land on the task: an empty body is short.
+    let slowest = ran
+        .report
+        .groups
+        .iter()
+        .map(|g| g.max_ns)
+        .max()
+        .unwrap_or(0);
+    assert!(slowest < 1_000_000, "an empty task timed at {slowest} ns");
+}
+
+#[test]
+fn the_checksum_depends_on_the_seed_and_parameters_only() {
+    let _shared = heavy();
+    // Spin and Request do calibrated amounts of work, which differ between processes; the
+    // checksum must not. Other policies and worker counts give the same one, and so does a
+    // second process (the binary, with its own calibration).
+    let text = r#"(name: "sum", seed: 11, groups: [
+        (name: "spin", kernel: Spin(us: 30.0), count: 20),
+        (name: "req", kernel: Request(cpu_us: 40.0, io_us: 10.0), count: 20),
+        (name: "sort", kernel: Sort(len: 3000), count: 4, jitter: 0.3),
+        (name: "fib", kernel: Fib(n: 12, cutoff: 5), count: 2),
+    ])"#;
+    let first = run_text(text, "fifo", Some(2), false).report.checksum;
+    for (policy, workers) in [("rr", 3), ("steal", 8), ("hetero", 1)] {
+        assert_eq!(
+            run_text(text, policy, Some(workers), false).report.checksum,
+            first,
+            "{policy}"
+        );
+    }
+    let file = crate::cli::TempPath::with_text("sum.ron", text);
+    for policy in ["fifo", "steal"] {
+        let out = crate::cli::schedlab()
+            .args([
+                "--workload",
+                file.0.to_str().unwrap(),
+                "--headless",
+                "--no-pin",
+                "--policy",
+                policy,
+                "--json",
+                "-",
+            ])
+            .output()
+            .expect("runs");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(
+            report["checksum"].as_u64(),
+            Some(first),
+            "{policy} in another process"
+        );
+    }
+    let other_seed = text.replace("seed: 11", "seed: 12");
+    assert_ne!(
+        run_text(&other_seed, "fifo", Some(2), false)
+            .report
+            .checksum,
+        first
+    );
 }

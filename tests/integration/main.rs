@@ -101,9 +101,9 @@ pub fn assert_report_invariants(r: &Report) {
         (r.efficiency - efficiency).abs() < 1e-9,
         "{what}: efficiency"
     );
-    // The run cannot beat its own lower bound by more than timer noise.
+    // The bound is made of exact times of what ran inside the run: never above the makespan.
     assert!(
-        r.efficiency <= 1.05,
+        r.efficiency <= 1.0,
         "{what}: efficiency {} above 1",
         r.efficiency
     );

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
-use crate::engine::{assert_exactly_once, heavy};
+use crate::engine::{assert_exactly_once, assert_ready_when_it_could_be, heavy};
 use crate::{assert_report_invariants, run_text};
 
 /// A small random workload: up to four groups of spins, hashes, fork-join trees and sleeps,
@@ -86,6 +86,7 @@ fn soak_random_runs_never_hang_and_always_add_up() {
         let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             assert_report_invariants(&ran.report);
             assert_exactly_once(&ran);
+            assert_ready_when_it_could_be(&ran);
         }));
         if checked.is_err() {
             panic!("failed a check above: {what}");
