@@ -29,6 +29,8 @@ struct Expectation {
 
 fn expectation_of(path: &Path, text: &str) -> Expectation {
     let mut expect = Expectation::default();
+    // A file may start with a UTF-8 byte-order mark, as the loader accepts.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for line in text
         .lines()
         .take_while(|l| l.trim_start().starts_with("//"))

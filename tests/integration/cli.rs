@@ -749,3 +749,30 @@ fn sweep_refuses_the_flags_of_the_other_kind_of_sweep() {
         );
     }
 }
+
+#[test]
+fn a_worker_thread_the_os_refuses_is_an_error_not_a_panic() {
+    // Under a small address-space limit, the OS refuses threads after a few dozen (each takes
+    // a stack and an allocator arena): the run must say so and leave, not panic.
+    let file = TempPath::with_text(
+        "wide.ron",
+        r#"(name: "wide", groups: [(name: "g", kernel: Spin(us: 1.0), count: 3000)])"#,
+    );
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 500000 && exec {} --workload {} --workers 1024 --no-pin --headless",
+            env!("CARGO_BIN_EXE_schedlab"),
+            file.0.display()
+        ))
+        .output()
+        .expect("bash runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the OS refused to start worker thread"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("fewer workers"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -731,3 +731,53 @@ fn the_checksum_depends_on_the_seed_and_parameters_only() {
         first
     );
 }
+
+#[test]
+fn an_interrupted_run_claims_no_bound_above_what_it_ran() {
+    let _shared = heavy();
+    // Tasks arrive for ten seconds and a long one runs from the start; the run is stopped
+    // after a fifth of a second. Neither the arrivals still to come nor the unfinished
+    // task's work may enter the bound (once 5.02 and 3.1 times the makespan).
+    let text = r#"(name: "cut", groups: [
+        (name: "long", kernel: Spin(us: 5000000.0), count: 1),
+        (name: "stream", kernel: Spin(us: 100.0), count: 1000, arrival: Every(us: 10000.0)),
+        (name: "after", kernel: Spin(us: 100.0), count: 5, after: ["stream"]),
+    ])"#;
+    let w = workload::parse(text, "cut.ron").expect("valid").workload;
+    for policy in POLICIES {
+        let machine = w
+            .resolve_machine(&Overrides {
+                workers: Some(2),
+                ..Overrides::default()
+            })
+            .expect("valid");
+        let plan = Plan::new(&w, w.seed);
+        let stop = Arc::new(AtomicBool::new(false));
+        let options = RunOptions {
+            stop: Some(stop.clone()),
+            ..RunOptions::default()
+        };
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            stop.store(true, Ordering::SeqCst);
+        });
+        let run = exec::run(&plan, &machine, policy, &options, &mut |_| {}).expect("runs");
+        stopper.join().expect("the stopper");
+        let r = schedlab::report::Report::new("cut", "", &plan, &machine, &run);
+        assert!(r.interrupted, "{policy}");
+        assert!(r.efficiency <= 1.0, "{policy}: efficiency {}", r.efficiency);
+        assert!(r.critical_path_ns <= r.makespan_ns, "{policy}");
+        assert!(
+            r.makespan_ns < 2_000_000_000,
+            "{policy}: the 5 s task stopped with the run ({} ns)",
+            r.makespan_ns
+        );
+        let long = &r.groups[0];
+        assert_eq!(long.attempts, 0, "{policy}: the long task did not finish");
+        assert!(r.tasks.completed > 0 && r.tasks.cancelled > 0, "{policy}");
+        assert_eq!(
+            r.tasks.completed + r.tasks.failed + r.tasks.cancelled,
+            r.tasks.total
+        );
+    }
+}

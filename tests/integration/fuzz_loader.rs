@@ -67,6 +67,13 @@ const TOKENS: &[&str] = &[
     "speeds: [1e-300]",
     "max_retries: 4294967295",
     "\u{0}",
+    "\\u{1b}[2J",
+    "\u{1b}]0;title\u{7}",
+    "\u{9b}",
+    "\u{feff}",
+    "name: \"\"",
+    "speeds: [1e-9]",
+    "faults: (panic_rate: 1.0, max_retries: 1000)",
     "é",
     "/*",
     "//",
@@ -130,9 +137,29 @@ fn load_or_refuse(text: String) {
                     workload::total_tasks(w) <= MAX_TASKS,
                     "within the task limit"
                 );
+                // Names reach terminals as they are: a loaded one holds no control character
+                // and is not blank.
+                for name in std::iter::once(&w.name).chain(w.groups.iter().map(|g| &g.name)) {
+                    assert!(
+                        !name.chars().any(char::is_control),
+                        "a name with a control character"
+                    );
+                    assert!(!name.trim().is_empty(), "a blank name");
+                }
                 let _ = w.resolve_machine(&Overrides::default());
             }
-            Err(e) => assert!(!e.to_string().is_empty(), "a refusal says why"),
+            Err(e) => {
+                let message = e.to_string();
+                assert!(!message.is_empty(), "a refusal says why");
+                // What the command line prints of it cannot drive the terminal.
+                let shown = schedlab::escape::printable_lines(&message);
+                assert!(
+                    !shown
+                        .chars()
+                        .any(|c| c.is_control() && c != '\n' && c != '\t'),
+                    "a raw control character would reach the terminal"
+                );
+            }
         });
         let _ = tx.send(outcome.is_ok());
     });
