@@ -36,14 +36,14 @@
 //! - For every version, what the file says must agree with itself, so that damage a version
 //!   1 file has no checksum for, or a file written by something else, is still caught. The
 //!   workload loads and checks again; speeds, event counts and the report's workers agree; the
-//!   report's task counts add up to the workload's total and its attempts to its outcomes,
-//!   and each worker's busy, idle and scheduler times to the makespan. Each worker's events
-//!   follow the order the executor records them in (see `check_event`) and lie within the
-//!   run; their attempts, outcomes, busy, blocked and working times, and waits are the ones
-//!   the report counts, exactly, since the executor adds up the same clock readings it
-//!   records. What a version 1 file can still hide is a changed time where nothing adds it
-//!   up (in a worker's idle spell), and a name or figure that nothing else repeats (the
-//!   description, a group's mean time).
+//!   report's task counts add up to the workload's total and its attempts to its outcomes
+//!   (but for those an interrupt cut short), and each worker's busy, idle and scheduler times
+//!   to the makespan. Each worker's events follow the order the executor records them in
+//!   (see `check_event`) and lie within the run; their attempts, outcomes, and busy, blocked
+//!   and working times are the ones the report counts, exactly, since the executor adds up
+//!   the same clock readings it records, and so are their waits. What a version 1 file can
+//!   still hide is a changed time where nothing adds it up (in a worker's idle spell), and a
+//!   name or figure that nothing else repeats (the description, a group's mean time).
 //!
 //! Times cannot run backwards: they are stored as unsigned deltas. Later versions of schedlab
 //! keep reading versions 1 and 2; a file of a newer version is refused with both version
@@ -54,6 +54,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
+use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::exec::Progress;
@@ -421,9 +422,8 @@ fn decode(bytes: &[u8], name: &str) -> Result<Recording> {
         plan,
         timeline,
     };
-    if version >= 2 {
-        check_waits(&recording).map_err(|what| anyhow!("{name}: {what}; the file is corrupt"))?;
-    }
+    check_waits(&recording, version)
+        .map_err(|what| anyhow!("{name}: {what}; the file is corrupt"))?;
     Ok(recording)
 }
 
@@ -781,9 +781,10 @@ fn check_event(
 /// Checks the report's waits against the ones the events carry, when they carry them exactly
 /// (below 2.1 s; longer ones are packed to the microsecond, see `record::encode_wait`): the
 /// executor counts the same waits in distributions made the same way ([`Times`]), so every
-/// percentile must agree. Version 1 files are not checked here: the executors that wrote
-/// them kept waits in plain histograms, whose percentiles differ from exact ones.
-fn check_waits(recording: &Recording) -> Result<(), String> {
+/// percentile must agree. The executors that wrote version 1 files may also have kept them
+/// in plain histograms (two significant figures), whose percentiles differ from exact ones:
+/// for those, either way of counting is accepted.
+fn check_waits(recording: &Recording, version: u32) -> Result<(), String> {
     let exact = recording
         .timeline
         .attempts()
@@ -793,9 +794,22 @@ fn check_waits(recording: &Recording) -> Result<(), String> {
     }
     let report = recording.report();
     let waits = recording.group_waits();
-    for (g, (h, group)) in waits.iter().zip(&report.groups).enumerate() {
-        let seen = (h.quantile(0.5), h.quantile(0.99));
-        if seen != (group.wait_p50_ns, group.wait_p99_ns) {
+    // As the older executors counted them: every wait in a histogram.
+    let histograms = if version == 1 {
+        old_wait_histograms(recording)
+    } else {
+        None
+    };
+    for (g, (times, group)) in waits.iter().zip(&report.groups).enumerate() {
+        let reported = (group.wait_p50_ns, group.wait_p99_ns);
+        let seen = (times.quantile(0.5), times.quantile(0.99));
+        let old = histograms.as_ref().map(|hists| {
+            (
+                hists[g].value_at_quantile(0.5),
+                hists[g].value_at_quantile(0.99),
+            )
+        });
+        if seen != reported && old != Some(reported) {
             return Err(format!(
                 "the events' waits in group {g} ({}) have a median of {} ns and a 99th \
                  percentile of {} ns, but the report says {} ns and {} ns",
@@ -808,13 +822,42 @@ fn check_waits(recording: &Recording) -> Result<(), String> {
         all.add(group);
     }
     let seen = Percentiles::of(&all);
-    if seen != report.wait_ns {
+    let old = histograms.and_then(|hists| {
+        let mut all = Histogram::<u64>::new(2).ok()?;
+        for h in &hists {
+            all.add(h).ok()?;
+        }
+        Some(Percentiles {
+            p50: all.value_at_quantile(0.5),
+            p90: all.value_at_quantile(0.9),
+            p99: all.value_at_quantile(0.99),
+            max: all.max(),
+        })
+    });
+    if seen != report.wait_ns && old != Some(report.wait_ns) {
         return Err(format!(
             "the events' waits are {seen:?}, but the report says {:?}",
             report.wait_ns
         ));
     }
     Ok(())
+}
+
+/// Each group's waits, as executors before [`Times`] counted them: in an auto-resizing
+/// histogram of two significant figures. `None` only if one cannot be made (never).
+fn old_wait_histograms(recording: &Recording) -> Option<Vec<Histogram<u64>>> {
+    let mut hists = Vec::with_capacity(recording.plan.groups.len());
+    for _ in &recording.plan.groups {
+        hists.push(Histogram::new(2).ok()?);
+    }
+    for attempt in recording.timeline.attempts() {
+        if let Some(wait) = attempt.wait_ns() {
+            let (g, _) = recording.plan.locate(attempt.run.task);
+            // Auto-resizing, so recording cannot fail.
+            let _ = hists[g].record(wait);
+        }
+    }
+    Some(hists)
 }
 
 /// Checks one worker's report against what its events add up to (`spent`), as
@@ -1103,6 +1146,8 @@ fn get_varint(input: &mut dyn Read) -> io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use std::ops::Range;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
 
     use super::*;
     use crate::exec::{self, RunOptions};
@@ -1122,7 +1167,12 @@ mod tests {
 
     /// A recording of [`SMALL`], run by the executor.
     fn small() -> Recording {
-        let loaded = workload::parse(SMALL, "small.ron").expect("a valid workload");
+        recorded(SMALL, None)
+    }
+
+    /// A recording of the workload `text`, run by the executor; `stop` stops it.
+    fn recorded(text: &str, stop: Option<Arc<AtomicBool>>) -> Recording {
+        let loaded = workload::parse(text, "small.ron").expect("a valid workload");
         let w = &loaded.workload;
         let machine = w
             .resolve_machine(&Overrides::default())
@@ -1131,6 +1181,7 @@ mod tests {
         let options = RunOptions {
             record: true,
             pin: false,
+            stop,
             ..RunOptions::default()
         };
         let run = exec::run(&plan, &machine, "steal", &options, &mut |_| {}).expect("known");
@@ -1236,6 +1287,54 @@ mod tests {
             assert_eq!(back.header, recording.header);
             assert_eq!(back.timeline.workers, recording.timeline.workers);
         }
+    }
+
+    #[test]
+    fn an_interrupted_run_with_attempts_cut_short_reads_back() {
+        // Both workers are always inside a long body, so the stop cuts attempts short: they
+        // end with no outcome, and count only as busy time.
+        let text = r#"(name: "long", machine: Machine(speeds: [1.0, 0.5]), groups: [
+            (name: "spin", kernel: Spin(us: 3000), count: 40),
+        ])"#;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        let recording = recorded(text, Some(stop));
+        stopper.join().expect("the stopper ends");
+        assert!(recording.report().interrupted);
+        let cut = recording
+            .timeline
+            .attempts()
+            .filter(|a| a.outcome() == Some(Outcome::None))
+            .count();
+        assert!(cut > 0, "an attempt was cut short");
+        for bytes in [encoded(&recording), version_1(&recording)] {
+            let back = Recording::read(&mut bytes.as_slice(), "r.rec").expect("loads");
+            assert_eq!(back.header, recording.header);
+        }
+        // The cut attempt is not an outcome: calling it a completion is refused.
+        let mut bytes = Vec::new();
+        let mut edited = recording.clone();
+        let (w, at) = edited
+            .timeline
+            .workers
+            .iter()
+            .enumerate()
+            .find_map(|(w, events)| {
+                let ends_body = |p: &[Event]| p[0].kind.is_inside_task() || p[0].kind == Kind::Run;
+                events
+                    .windows(2)
+                    .position(|p| ends_body(p) && p[1].kind == Kind::Take && p[1].aux == 0)
+                    .map(|i| (w, i + 1))
+            })
+            .expect("a body ends without an outcome");
+        edited.timeline.workers[w][at].aux = Outcome::Completed as u16;
+        edited.write(&mut bytes).expect("writes");
+        let why = refusal(&bytes);
+        assert!(why.contains("cut short"), "{why}");
     }
 
     #[test]
