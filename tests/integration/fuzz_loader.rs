@@ -1,7 +1,8 @@
 //! The workload loader against hostile input: arbitrary bytes, and the shipped and invalid
 //! workloads mutated (bytes flipped, cut short, tokens and absurd numbers spliced in). Nothing may
 //! panic, hang or allocate without bound: every input is either loaded within the limits or
-//! refused with a message.
+//! refused with a message. The recording loader likewise: arbitrary bytes after a recording's
+//! magic, and the shipped version 1 recording and the same run in the current version mutated.
 //!
 //! CI runs a few hundred cases of each; `SCHEDLAB_FUZZ_CASES=N` runs more. A coverage-guided
 //! target for cargo-fuzz lives in `fuzz/` (nightly toolchain).
@@ -10,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use proptest::prelude::*;
+use schedlab::recording::{MAGIC, Recording};
 use schedlab::workload::{self, MAX_TASKS, Overrides};
 
 fn cases() -> u32 {
@@ -90,7 +92,11 @@ enum Mutation {
 }
 
 fn apply(text: &str, mutations: &[Mutation]) -> String {
-    let mut bytes = text.as_bytes().to_vec();
+    String::from_utf8_lossy(&mutate(text.as_bytes(), mutations)).into_owned()
+}
+
+fn mutate(bytes: &[u8], mutations: &[Mutation]) -> Vec<u8> {
+    let mut bytes = bytes.to_vec();
     for m in mutations {
         let len = bytes.len().max(1);
         match *m {
@@ -112,7 +118,7 @@ fn apply(text: &str, mutations: &[Mutation]) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&bytes).into_owned()
+    bytes
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
@@ -170,8 +176,74 @@ fn load_or_refuse(text: String) {
     }
 }
 
+/// The shipped version 1 recording, and the same run written in the current version.
+fn recordings() -> [Vec<u8>; 2] {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/recordings/faults-v1.rec");
+    let v1 = std::fs::read(&path).expect("the fixture is there");
+    let mut current = Vec::new();
+    Recording::load(&path)
+        .expect("the fixture loads")
+        .write(&mut current)
+        .expect("writes to memory");
+    [v1, current]
+}
+
+/// Reads `bytes` as `schedlab replay` would, on a thread of its own; fails if that panics or
+/// takes more than a few seconds, or if what loads does not add up.
+fn read_or_refuse(bytes: Vec<u8>) {
+    let (tx, rx) = crossbeam::channel::bounded(1);
+    let input = bytes.clone();
+    std::thread::spawn(move || {
+        let outcome =
+            std::panic::catch_unwind(
+                || match Recording::read(&mut input.as_slice(), "fuzz.rec") {
+                    Ok(recording) => {
+                        let t = recording.report().tasks;
+                        assert_eq!(t.completed + t.failed + t.cancelled, t.total);
+                        assert_eq!(
+                            recording.timeline.workers.len(),
+                            recording.machine.workers()
+                        );
+                        let _ = recording.group_waits();
+                    }
+                    Err(e) => assert!(!e.to_string().is_empty(), "a refusal says why"),
+                },
+            );
+        let _ = tx.send(outcome.is_ok());
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(true) => {}
+        Ok(false) => panic!("the recording loader panicked on:\n{bytes:?}"),
+        Err(_) => panic!("the recording loader hung on:\n{bytes:?}"),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_after_a_recordings_magic_are_read_or_refused(
+        version in 0u32..4,
+        len in prop::option::of(any::<u32>()),
+        bytes in prop::collection::vec(any::<u8>(), 0..600),
+    ) {
+        let mut input = MAGIC.to_vec();
+        input.extend_from_slice(&version.to_le_bytes());
+        if let Some(len) = len {
+            input.extend_from_slice(&(len % 1024).to_le_bytes());
+        }
+        input.extend_from_slice(&bytes);
+        read_or_refuse(input);
+    }
+
+    #[test]
+    fn mutated_recordings_are_read_or_refused(
+        which in any::<prop::sample::Index>(),
+        mutations in prop::collection::vec(mutation(), 1..6),
+    ) {
+        let recordings = recordings();
+        read_or_refuse(mutate(&recordings[which.index(recordings.len())], &mutations));
+    }
 
     #[test]
     fn arbitrary_bytes_are_loaded_or_refused(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
