@@ -781,3 +781,33 @@ fn a_lesson_runs_its_policies_side_by_side_and_concludes_from_them() {
     );
     assert!(text.contains("Measured: "), "{text}");
 }
+
+#[test]
+fn text_from_the_file_reaches_the_screen_with_its_control_characters_escaped() {
+    // Names with control characters are refused when loading; a description may hold them
+    // (a recording's, a hand-built session's), and the header shows it.
+    let loaded = parse(WORKLOAD, "lab.ron").expect("the test workload parses");
+    let w = loaded.workload;
+    let machine = w.resolve_machine(&workers(2)).expect("resolves");
+    let app = App::new(
+        "lab\u{1b}]0;title\u{7}",
+        "clears \u{1b}[2J the screen \u{9b}2J",
+        Plan::new(&w, w.seed),
+        machine,
+        "steal",
+    );
+    let terminal = draw(&app, 160, 50);
+    let screen = rows(terminal.backend().buffer()).join("\n");
+    for cell in terminal.backend().buffer().content() {
+        assert!(
+            !cell.symbol().chars().any(char::is_control),
+            "a raw control character in a cell: {:?}",
+            cell.symbol()
+        );
+    }
+    assert!(
+        screen.contains("clears \\u{1b}[2J the screen \\u{9b}2J"),
+        "{screen}"
+    );
+    assert!(screen.contains("lab\\u{1b}]0;title\\u{7}"), "{screen}");
+}
