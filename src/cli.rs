@@ -1107,10 +1107,11 @@ pub fn comparison(reports: &[Report]) -> String {
     if let Some(first) = reports.first() {
         let _ = writeln!(
             out,
-            "{}: {} tasks on {} workers, seed {}{}",
+            "{}: {} tasks on {} workers ({} cores), seed {}{}",
             crate::escape::printable(&first.workload),
             first.tasks.total,
             first.workers.len(),
+            first.machine.cores,
             first.seed,
             if first.speeds_emulated {
                 " (slower speeds emulated)"
@@ -1133,6 +1134,9 @@ pub fn comparison(reports: &[Report]) -> String {
         "failed"
     );
     let best = reports.iter().map(|r| r.makespan_ns).min().unwrap_or(0);
+    let busy = reports
+        .iter()
+        .any(|r| r.diagnostics.iter().any(|d| d.code == "preempted"));
     for r in reports {
         let total: u64 = r.makespan_ns * r.workers.len() as u64;
         let share = |f: fn(&crate::report::WorkerReport) -> u64| {
@@ -1155,11 +1159,30 @@ pub fn comparison(reports: &[Report]) -> String {
             fmt_ns(r.wait_ns.p99),
             r.workers.iter().map(|w| w.steals).sum::<u64>(),
             r.tasks.failed,
-            if r.makespan_ns == best && reports.len() > 1 {
+            if r.makespan_ns == best && reports.len() > 1 && !busy {
                 "  <- fastest"
             } else {
                 ""
             }
+        );
+    }
+    // What the machine did to each run: the same list the report and the summary show.
+    for r in reports {
+        for d in &r.diagnostics {
+            let _ = writeln!(
+                out,
+                "{}: {} [{}]: {}",
+                r.policy,
+                d.severity,
+                d.code,
+                crate::escape::printable(&d.message)
+            );
+        }
+    }
+    if busy && reports.len() > 1 {
+        let _ = writeln!(
+            out,
+            "no fastest policy named: the OS kept the workers off their cores in some runs (see `preempted`), so the makespans measure the machine as much as the policies"
         );
     }
     out

@@ -67,6 +67,13 @@ pub struct PolicySummary {
     pub overhead_pct: Spread,
     /// p99 ready → start wait, ns.
     pub p99_wait_ns: Spread,
+    /// Runs in which the OS kept the workers off their cores for long (`preempted` fired):
+    /// their figures judge the machine as much as the policy.
+    #[serde(default)]
+    pub preempted_runs: usize,
+    /// The largest share of the workers' time the OS kept them waiting for a CPU, percent;
+    /// `None` where the OS does not tell.
+    pub preempted_pct_max: Option<f64>,
 }
 
 fn share(r: &Report, pick: fn(&crate::report::WorkerReport) -> u64) -> f64 {
@@ -94,6 +101,15 @@ pub fn summarize(reports: &[Report]) -> Vec<PolicySummary> {
                 idle_pct: Spread::of(runs.iter().map(|r| share(r, |w| w.idle_ns))),
                 overhead_pct: Spread::of(runs.iter().map(|r| share(r, |w| w.overhead_ns))),
                 p99_wait_ns: Spread::of(runs.iter().map(|r| r.wait_ns.p99 as f64)),
+                preempted_runs: runs
+                    .iter()
+                    .filter(|r| r.diagnostics.iter().any(|d| d.code == "preempted"))
+                    .count(),
+                preempted_pct_max: runs
+                    .iter()
+                    .filter_map(|r| r.preempted_share())
+                    .map(|s| s * 100.0)
+                    .reduce(f64::max),
             }
         })
         .collect()
@@ -112,7 +128,22 @@ pub fn verdicts(summary: &[PolicySummary]) -> Vec<String> {
         .filter(|s| s.policy != best.policy)
         .map(|s| {
             let ratio = s.makespan_ns.median / best.makespan_ns.median.max(1.0);
-            if best.makespan_ns.overlaps(&s.makespan_ns) {
+            let busy = best.preempted_runs + s.preempted_runs;
+            if busy > 0 {
+                // Spreads measured while the OS held the workers off their cores tell how busy
+                // the machine was, not how the policies differ.
+                let most = best
+                    .preempted_pct_max
+                    .into_iter()
+                    .chain(s.preempted_pct_max)
+                    .fold(0.0, f64::max);
+                format!(
+                    "{} and {}: no verdict, the machine was busy: in {busy} of their {} runs the OS kept the workers waiting for a CPU (up to {most:.0} % of their time); compare on a quieter machine or with fewer workers",
+                    best.policy,
+                    s.policy,
+                    best.runs + s.runs
+                )
+            } else if best.makespan_ns.overlaps(&s.makespan_ns) {
                 format!(
                     "{} and {} are inside the noise: their makespans overlap ({} runs each)",
                     best.policy, s.policy, s.runs
@@ -218,6 +249,8 @@ mod tests {
             idle_pct: s,
             overhead_pct: s,
             p99_wait_ns: s,
+            preempted_runs: 0,
+            preempted_pct_max: None,
         }
     }
 
@@ -238,5 +271,17 @@ mod tests {
             v[0].contains("100% longer") || v[0].contains("101% longer"),
             "{v:?}"
         );
+    }
+
+    #[test]
+    fn runs_on_a_busy_machine_get_no_noise_verdict() {
+        let mut busy = summary("rr", &[200e6, 210e6]);
+        busy.preempted_runs = 2;
+        busy.preempted_pct_max = Some(31.7);
+        let v = verdicts(&[busy, summary("steal", &[100e6, 104e6])]);
+        assert_eq!(v.len(), 1);
+        assert!(v[0].contains("no verdict, the machine was busy"), "{v:?}");
+        assert!(v[0].contains("up to 32 %"), "{v:?}");
+        assert!(!v[0].contains("beyond the noise"), "{v:?}");
     }
 }

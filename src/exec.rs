@@ -16,6 +16,7 @@
 //! 10 ns a read, the largest single cost of a task that does nothing, so a task whose body
 //! computes nothing is read once, at its start.
 
+pub mod machine;
 mod sleep;
 
 use std::cell::Cell;
@@ -131,6 +132,9 @@ pub struct WorkerStats {
     pub checksum: u64,
     /// The end of the last attempt this worker counted, ns.
     pub last_end_ns: u64,
+    /// Time within the run this worker's thread was ready to run but waiting for a CPU, ns;
+    /// `None` where the OS does not tell (see [`machine`]).
+    pub preempted_ns: Option<u64>,
     /// Where each group's entry is in `groups`.
     pub(crate) slots: HashMap<usize, usize>,
     /// The group and slot of the last lookup: consecutive tasks are mostly of one group.
@@ -200,6 +204,7 @@ impl WorkerStats {
             groups: Vec::new(),
             checksum: 0,
             last_end_ns: 0,
+            preempted_ns: None,
             slots: HashMap::new(),
             last: (usize::MAX, 0),
         }
@@ -291,6 +296,10 @@ pub struct RunResult {
     pub timeline: Timeline,
     /// The progress samples taken while the run went on (queue lengths every 10 ms).
     pub samples: Vec<Progress>,
+    /// CPUs the process could run on.
+    pub cores: usize,
+    /// Whether each worker was pinned to a core of its own.
+    pub pinned: bool,
 }
 
 impl RunResult {
@@ -497,6 +506,7 @@ pub fn run_policy<P: Policy>(
         .then(core_affinity::get_core_ids)
         .flatten()
         .filter(|cores| cores.len() >= workers);
+    let pinned = cores.is_some();
     let (own_tx, own_rx) = channel::unbounded();
     let tx = match (&options.events, options.record) {
         (Some(tx), true) => Some(tx.clone()),
@@ -591,6 +601,8 @@ pub fn run_policy<P: Policy>(
         total: plan.total,
         timeline,
         samples,
+        cores: machine::cores(),
+        pinned,
     })
 }
 
@@ -799,6 +811,8 @@ impl<P: Policy> Shared<'_, P> {
         mut rec: Recorder,
     ) -> WorkerStats {
         let mut st = WorkerStats::new();
+        // Read once here and once on leaving: nothing during the run (see `machine`).
+        let waited_before = machine::run_queue_wait_ns();
         let speed = self.speeds[w];
         let backoff = Backoff::new();
         let mut announced = false;
@@ -865,6 +879,9 @@ impl<P: Policy> Shared<'_, P> {
         let t_exit = self.now();
         st.overhead_ns += t_exit - sched_from;
         rec.event(t_exit, Kind::Exit, 0, 0, 0);
+        st.preempted_ns = waited_before
+            .zip(machine::run_queue_wait_ns())
+            .map(|(before, after)| after.saturating_sub(before));
         st.settle();
         st
     }

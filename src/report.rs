@@ -66,7 +66,44 @@ pub struct Report {
     pub checksum: u64,
     /// The run was stopped (Ctrl-C) before every task finished; unfinished tasks count as cancelled.
     pub interrupted: bool,
+    /// The machine the run had: its cores against the workers.
+    #[serde(default)]
+    pub machine: MachineReport,
+    /// Which term of `lower_bound_ns` is the largest: `work`, `critical_path` or `arrivals`.
+    #[serde(default)]
+    pub bound: String,
+    /// What the run shows that a user should know, each with a stable code.
+    #[serde(default)]
+    pub diagnostics: Vec<Diagnostic>,
 }
+
+/// The machine under a run, against its workers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct MachineReport {
+    /// CPUs the process could run on.
+    pub cores: usize,
+    /// Worker threads.
+    pub workers: usize,
+    /// More workers than cores: the OS time-slices them.
+    pub oversubscribed: bool,
+    /// Each worker was pinned to a core of its own.
+    pub pinned: bool,
+}
+
+/// One thing a run shows that its user should know.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Stable, for tools: `oversubscribed`, `preempted`, ...
+    pub code: String,
+    /// `info` or `warning`.
+    pub severity: String,
+    /// A sentence with the measured figures.
+    pub message: String,
+}
+
+/// Share of the workers' time the OS kept them waiting for a CPU above which a run's figures
+/// judge the machine as much as the policy.
+pub const PREEMPTED_WARNING: f64 = 0.05;
 
 /// Task counts; `completed + failed + cancelled == total`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -104,6 +141,10 @@ pub struct WorkerReport {
     pub steals: u64,
     /// Victims tried.
     pub steal_attempts: u64,
+    /// Time the worker's thread was ready to run but waiting for a CPU (it overlaps busy,
+    /// scheduler and idle time); `null` where the OS does not tell.
+    #[serde(default)]
+    pub preempted_ns: Option<u64>,
 }
 
 /// Percentiles of a time distribution.
@@ -196,6 +237,7 @@ impl Report {
                     tasks: w.tasks,
                     steals: w.steals,
                     steal_attempts: w.steal_attempts,
+                    preempted_ns: w.preempted_ns.map(|p| p.min(makespan)),
                 }
             })
             .collect();
@@ -224,10 +266,18 @@ impl Report {
         for g in &stats {
             wait.add(&g.waits);
         }
-        let (critical_path_ns, critical_groups) = critical_path(plan, &stats);
+        let (critical_path_ns, critical_groups, arrival_bound) = critical_path(plan, &stats);
         let speed_sum: f64 = machine.speeds.iter().sum();
-        let lower_bound_ns = ((work_ns as f64 / speed_sum) as u64).max(critical_path_ns);
-        Report {
+        let spread_work = (work_ns as f64 / speed_sum) as u64;
+        let lower_bound_ns = spread_work.max(critical_path_ns);
+        let bound = if spread_work >= critical_path_ns {
+            "work"
+        } else if arrival_bound {
+            "arrivals"
+        } else {
+            "critical_path"
+        };
+        let mut report = Report {
             schema: SCHEMA,
             workload: workload.to_string(),
             description: description.to_string(),
@@ -278,7 +328,53 @@ impl Report {
                 .iter()
                 .fold(0, |sum, w| sum.wrapping_add(w.checksum)),
             interrupted: run.interrupted,
+            machine: MachineReport {
+                cores: run.cores,
+                workers: machine.workers(),
+                oversubscribed: machine.workers() > run.cores,
+                pinned: run.pinned,
+            },
+            bound: bound.to_string(),
+            diagnostics: Vec::new(),
+        };
+        report.diagnostics = report.machine_diagnostics();
+        report
+    }
+
+    /// The share of the workers' time within the run that the OS kept them waiting for a
+    /// CPU; `None` where it does not tell.
+    pub fn preempted_share(&self) -> Option<f64> {
+        let total = self.makespan_ns as f64 * self.workers.len() as f64;
+        let preempted: Option<u64> = self.workers.iter().map(|w| w.preempted_ns).sum();
+        preempted.filter(|_| total > 0.0).map(|p| p as f64 / total)
+    }
+
+    /// What the machine did to the run, as diagnostics: more workers than cores, and workers
+    /// kept off their cores by the OS.
+    fn machine_diagnostics(&self) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let m = &self.machine;
+        if m.oversubscribed {
+            out.push(Diagnostic {
+                code: "oversubscribed".into(),
+                severity: "warning".into(),
+                message: format!(
+                    "{} workers on {} cores: the OS time-slices the workers, so a worker's waits, idle and scheduler time include time it spent off its core",
+                    m.workers, m.cores
+                ),
+            });
         }
+        if let Some(share) = self.preempted_share().filter(|&s| s > PREEMPTED_WARNING) {
+            out.push(Diagnostic {
+                code: "preempted".into(),
+                severity: "warning".into(),
+                message: format!(
+                    "the OS kept the workers waiting for a CPU {:.1} % of their time (other programs, or more workers than cores): scheduler cost, task times and idle include that time, so they judge the machine as much as the policy",
+                    share * 100.0
+                ),
+            });
+        }
+        out
     }
 
     /// The headless summary table.
@@ -309,6 +405,29 @@ impl Report {
                 "INTERRUPTED: the run was stopped before every task finished"
             );
         }
+        if self.machine.cores > 0 {
+            let _ = writeln!(
+                out,
+                "machine {} workers on {} cores{}{}; OS kept workers waiting for a CPU {}",
+                self.machine.workers,
+                self.machine.cores,
+                if self.machine.oversubscribed {
+                    " (oversubscribed)"
+                } else {
+                    ""
+                },
+                if self.machine.pinned {
+                    ", each worker pinned to a core"
+                } else {
+                    ""
+                },
+                self.preempted_share()
+                    .map_or("(not told by this OS)".to_string(), |s| format!(
+                        "{:.1} % of their time",
+                        s * 100.0
+                    ))
+            );
+        }
         let speed_sum: f64 = self.workers.iter().map(|w| w.speed).sum();
         let _ = writeln!(
             out,
@@ -327,6 +446,16 @@ impl Report {
                 fmt_ns(self.critical_path_ns),
                 printable(&self.critical_groups.join(" -> ")),
                 self.parallelism
+            );
+        }
+        let _ = writeln!(out, "bound: {}", bound_in_words(&self.bound));
+        for d in &self.diagnostics {
+            let _ = writeln!(
+                out,
+                "{} [{}]: {}",
+                d.severity,
+                d.code,
+                printable(&d.message)
             );
         }
         let t = &self.tasks;
@@ -407,7 +536,7 @@ impl Report {
 ///
 /// Groups form a DAG (checked when loading); the walk is iterative and visits every group and
 /// every `after` edge once, so a chain of 100 000 groups costs what 100 000 lines do.
-fn critical_path(plan: &Plan, stats: &[GroupStats]) -> (u64, Vec<String>) {
+fn critical_path(plan: &Plan, stats: &[GroupStats]) -> (u64, Vec<String>, bool) {
     let own: Vec<(u64, u64)> = stats
         .iter()
         .enumerate()
@@ -429,18 +558,22 @@ fn critical_path(plan: &Plan, stats: &[GroupStats]) -> (u64, Vec<String>) {
     // Longest path ending at each group, with the prerequisite it came through, in an order
     // where every group comes after its prerequisites.
     let mut best: Vec<(u64, Option<usize>)> = vec![(0, None); plan.groups.len()];
+    // Whether the longest path ending at each group starts at an arrival (its length set by
+    // when tasks were let in, not by work alone).
+    let mut arrived = vec![false; plan.groups.len()];
     for g in topological_order(plan) {
         let before = plan.groups[g].after.iter().map(|&a| (best[a].0, a)).max();
         let (weight, arrival_floor) = own[g];
         let through = before.map_or(0, |b| b.0) + weight;
-        best[g] = if through >= arrival_floor {
-            (through, before.map(|b| b.1))
+        (best[g], arrived[g]) = if through >= arrival_floor {
+            let from = before.map(|b| b.1);
+            ((through, from), from.is_some_and(|f| arrived[f]))
         } else {
-            (arrival_floor, None)
+            ((arrival_floor, None), true)
         };
     }
     let Some((end, &(length, _))) = best.iter().enumerate().max_by_key(|(_, b)| b.0) else {
-        return (0, Vec::new());
+        return (0, Vec::new(), false);
     };
     let mut chain = vec![plan.groups[end].name.clone()];
     let mut at = end;
@@ -449,7 +582,17 @@ fn critical_path(plan: &Plan, stats: &[GroupStats]) -> (u64, Vec<String>) {
         at = prev;
     }
     chain.reverse();
-    (length, chain)
+    (length, chain, arrived[end] && length > 0)
+}
+
+/// What a report's `bound` means, for people.
+pub fn bound_in_words(bound: &str) -> &'static str {
+    match bound {
+        "work" => "the work: it cannot be spread thinner over these workers",
+        "critical_path" => "the critical path: the longest chain of dependent tasks",
+        "arrivals" => "the arrivals: tasks cannot finish before they are let in",
+        _ => "not recorded",
+    }
 }
 
 /// The groups of `plan` in an order where each comes after every group it waits for (Kahn's

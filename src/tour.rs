@@ -421,6 +421,7 @@ mod tests {
             tasks: 10,
             steals,
             steal_attempts: steals,
+            preempted_ns: None,
         }
     }
 
@@ -476,6 +477,9 @@ mod tests {
             ],
             checksum: 0,
             interrupted: false,
+            machine: crate::report::MachineReport::default(),
+            bound: "work".into(),
+            diagnostics: Vec::new(),
         }
     }
 

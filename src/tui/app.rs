@@ -908,6 +908,8 @@ mod tests {
             total: 3,
             timeline: crate::record::Timeline::new(0),
             samples: Vec::new(),
+            cores: 2,
+            pinned: false,
         };
         Report::new("t", "", &a.plan, &a.machine, &run)
     }

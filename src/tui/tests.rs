@@ -224,6 +224,8 @@ fn result(app: &App, scale: u64) -> RunResult {
         total: app.plan.total,
         timeline: Timeline::new(0),
         samples: Vec::new(),
+        cores: 2,
+        pinned: false,
     }
 }
 

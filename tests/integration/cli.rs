@@ -776,3 +776,92 @@ fn a_worker_thread_the_os_refuses_is_an_error_not_a_panic() {
     assert!(stderr.contains("fewer workers"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn an_oversubscribed_run_says_what_the_machine_did_to_it() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = cores * 4;
+    // Every worker busy with 2 ms tasks: four threads share each core.
+    let file = TempPath::with_text(
+        "busy.ron",
+        &format!(
+            r#"(name: "busy", groups: [(name: "t", kernel: Spin(us: 2000.0), count: {})])"#,
+            workers * 6
+        ),
+    );
+    let out = schedlab()
+        .args([
+            "--workload",
+            file.0.to_str().unwrap(),
+            "--headless",
+            "--no-pin",
+        ])
+        .args(["--workers", &workers.to_string(), "--json", "-"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let m = &report["machine"];
+    assert_eq!(m["cores"].as_u64(), Some(cores as u64), "{m}");
+    assert_eq!(m["workers"].as_u64(), Some(workers as u64));
+    assert_eq!(m["oversubscribed"], true);
+    let codes: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"oversubscribed"), "{codes:?}");
+    let summary = stderr_of(&out);
+    assert!(
+        summary.contains(&format!(
+            "{workers} workers on {cores} cores (oversubscribed)"
+        )),
+        "{summary}"
+    );
+    assert!(summary.contains("warning [oversubscribed]"), "{summary}");
+    // Where the OS tells (Linux schedstats), the time off the cores is measured: with four
+    // busy workers a core, each waits for a CPU much of the run.
+    let preempted: Vec<Option<u64>> = report["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .map(|w| w["preempted_ns"].as_u64())
+        .collect();
+    if preempted.iter().all(Option::is_some) {
+        let total: u64 = preempted.iter().flatten().sum();
+        let makespan = report["makespan_ns"].as_u64().expect("makespan");
+        assert!(
+            total as f64 > 0.05 * (makespan * workers as u64) as f64,
+            "{total} ns preempted of {workers} × {makespan} ns"
+        );
+        assert!(codes.contains(&"preempted"), "{codes:?}");
+        // And compare says the machine was busy instead of judging the policies.
+        let out = schedlab()
+            .args([
+                "compare",
+                "--workload",
+                file.0.to_str().unwrap(),
+                "--no-pin",
+            ])
+            .args([
+                "--workers",
+                &workers.to_string(),
+                "--repeat",
+                "2",
+                "--policies",
+                "fifo,steal",
+            ])
+            .output()
+            .expect("runs");
+        let table = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            table.contains("no verdict, the machine was busy"),
+            "{table}"
+        );
+        assert!(!table.contains("beyond the noise"), "{table}");
+    } else {
+        assert!(preempted.iter().all(Option::is_none), "{preempted:?}");
+        assert!(summary.contains("not told by this OS"), "{summary}");
+    }
+}

@@ -31,8 +31,10 @@ fn repeated_compare_summarises_each_policy_and_judges_the_noise() {
     assert!(output.status.success(), "{}", stderr_of(&output));
     let table = String::from_utf8_lossy(&output.stdout);
     assert!(table.contains("makespan median [min–max]"), "{table}");
+    // Either a verdict on the noise, or (the other tests keep this machine busy) the plain
+    // statement that the machine was too busy for one.
     assert!(
-        table.contains("noise"),
+        table.contains("noise") || table.contains("no verdict, the machine was busy"),
         "the table says whether the difference is real:\n{table}"
     );
     let doc: Value = serde_json::from_str(&read(&json)).expect("JSON");
@@ -149,7 +151,9 @@ fn the_tour_measures_its_lessons() {
 fn a_capped_trace_stays_under_its_size_and_says_where_it_was_cut() {
     let workload = TempPath::with_text(
         "many.ron",
-        r#"(name: "many", groups: [(name: "t", kernel: Spin(us: 0.5), count: 30000)])"#,
+        // Tasks long enough that the cut (about 4000 tasks in) comes tens of milliseconds into
+        // the run, when every worker has long been going, however loaded the machine.
+        r#"(name: "many", groups: [(name: "t", kernel: Spin(us: 20.0), count: 6000)])"#,
     );
     let trace = TempPath::new("capped.trace");
     let output = schedlab()

@@ -1,0 +1,76 @@
+//! What the machine did to a run, as the OS tells it: how long each worker's thread was ready
+//! to run but waiting for a CPU (other programs on the machine, or more workers than cores),
+//! and how many CPUs the process may use.
+//!
+//! Linux keeps, per thread, the time it spent on a run queue waiting for a CPU: the second
+//! field of `/proc/thread-self/schedstat` (in ns, since the kernel's schedstats or
+//! `CONFIG_SCHED_INFO`). A worker reads it when it starts and when it leaves, so the read costs
+//! nothing during the run. Elsewhere, or where the file is missing, the answer is `None`: the
+//! report says `null` rather than a made-up zero.
+
+/// This thread's time spent runnable but waiting for a CPU so far, in ns; `None` where the OS
+/// does not tell.
+pub(crate) fn run_queue_wait_ns() -> Option<u64> {
+    #[cfg(all(target_os = "linux", not(miri)))]
+    {
+        let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        parse_schedstat(&text)
+    }
+    #[cfg(not(all(target_os = "linux", not(miri))))]
+    None
+}
+
+/// The run-queue wait of a `schedstat` line: `on-CPU ns`, `waiting ns`, `timeslices`.
+fn parse_schedstat(text: &str) -> Option<u64> {
+    text.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// CPUs this process may run on (its affinity mask and cgroup quota, as the standard library
+/// reads them), at least 1.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_is_the_second_field() {
+        assert_eq!(parse_schedstat("123456 7890 12\n"), Some(7890));
+        assert_eq!(parse_schedstat("garbage"), None);
+        assert_eq!(parse_schedstat(""), None);
+    }
+
+    #[cfg(all(target_os = "linux", not(miri)))]
+    #[test]
+    fn a_thread_waiting_behind_busy_ones_is_seen_waiting() {
+        // Where the kernel keeps schedstats, a thread that competes with busy ones for the
+        // machine's cores waits on a run queue: its count grows. (Skipped where it does not.)
+        let Some(before) = run_queue_wait_ns() else {
+            return;
+        };
+        let spinners = cores() * 2;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let handles: Vec<_> = (0..spinners)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(300);
+        while std::time::Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for h in handles {
+            h.join().expect("a spinner");
+        }
+        let after = run_queue_wait_ns().expect("readable once readable");
+        assert!(after > before, "{before} -> {after}");
+    }
+}
