@@ -958,9 +958,14 @@ impl<P: Policy> Shared<'_, P> {
         st.tasks += 1;
         st.work_ns += real;
         st.last_end_ns = t2;
-        let floor = match self.arrival_ns[g].get((index / self.plan.groups[g].tree) as usize) {
-            Some(&arrived) => arrived + real,
-            None => 0,
+        // Only groups that arrive over time have a floor (and only they pay for the division).
+        let arrivals = &self.arrival_ns[g];
+        let floor = if arrivals.is_empty() {
+            0
+        } else {
+            arrivals
+                .get((index / self.plan.groups[g].tree) as usize)
+                .map_or(0, |&arrived| arrived + real)
         };
         let stats = st.group(g);
         stats.wait(wait);

@@ -80,7 +80,17 @@ impl Times {
     /// Adds one value.
     #[inline]
     pub fn record(&mut self, ns: u64) {
-        self.record_n(ns, 1);
+        // The common case of a busy group, without `record_n`'s general arithmetic.
+        if let Some(h) = &mut self.hist {
+            self.count += 1;
+            self.sum += u128::from(ns);
+            self.min = self.min.min(ns);
+            self.max = self.max.max(ns);
+            // Auto-resizing histograms grow to any value, so recording cannot fail.
+            let _ = h.record(ns);
+        } else {
+            self.record_n(ns, 1);
+        }
     }
 
     /// Adds every value of `other`.
