@@ -45,6 +45,12 @@ const SHORT_WAIT_NS: usize = 256;
 const FLUSH_FINISHED: usize = 256;
 /// ... or this long after it last told, so progress moves during a run of long tasks.
 const FLUSH_AFTER_NS: u64 = 20_000_000;
+/// A timed span (a task body, a scheduler call, an idle spell) longer than this, by the cheap
+/// clock, is followed by a reading of how long the thread waited for a CPU, and that wait is
+/// taken out of what the span judges (work, task times, scheduler cost). The OS takes a CPU
+/// away for a time slice (a millisecond or more), so a span it interrupted is long; a reading
+/// costs a microsecond or two, under 1 % of such a span, and nothing for short ones.
+const PREEMPTION_CHECK_NS: u64 = 200_000;
 /// How often the releaser looks at the clock while waiting (for interrupts and progress).
 const TICK: Duration = Duration::from_millis(10);
 
@@ -135,6 +141,12 @@ pub struct WorkerStats {
     /// Time within the run this worker's thread was ready to run but waiting for a CPU, ns;
     /// `None` where the OS does not tell (see [`machine`]).
     pub preempted_ns: Option<u64>,
+    /// The part of `preempted_ns` found inside task bodies: left out of `work_ns` and the
+    /// groups' times.
+    pub preempted_busy_ns: u64,
+    /// The part of `preempted_ns` found inside calls into the scheduler: left out of the
+    /// scheduler's cost per task.
+    pub preempted_overhead_ns: u64,
     /// Where each group's entry is in `groups`.
     pub(crate) slots: HashMap<usize, usize>,
     /// The group and slot of the last lookup: consecutive tasks are mostly of one group.
@@ -205,6 +217,8 @@ impl WorkerStats {
             checksum: 0,
             last_end_ns: 0,
             preempted_ns: None,
+            preempted_busy_ns: 0,
+            preempted_overhead_ns: 0,
             slots: HashMap::new(),
             last: (usize::MAX, 0),
         }
@@ -811,8 +825,9 @@ impl<P: Policy> Shared<'_, P> {
         mut rec: Recorder,
     ) -> WorkerStats {
         let mut st = WorkerStats::new();
-        // Read once here and once on leaving: nothing during the run (see `machine`).
+        // Read once here and once on leaving for the total; in between only after long spans.
         let waited_before = machine::run_queue_wait_ns();
+        let mut rq = machine::RunQueue::open();
         let speed = self.speeds[w];
         let backoff = Backoff::new();
         let mut announced = false;
@@ -840,8 +855,9 @@ impl<P: Policy> Shared<'_, P> {
                     announced = false;
                 }
                 backoff.reset();
-                sched_from =
-                    self.run_task(&mut st, &mut local, &mut rec, task, aux, sched_from, speed);
+                sched_from = self.run_task(
+                    &mut st, &mut local, &mut rec, &mut rq, task, aux, sched_from, speed,
+                );
                 if st.tally.pending > 0 && sched_from - told_at > FLUSH_AFTER_NS {
                     self.flush(&mut st.tally);
                     told_at = sched_from;
@@ -851,7 +867,11 @@ impl<P: Policy> Shared<'_, P> {
             if self.done.load(Ordering::Acquire) {
                 break;
             }
-            let t_idle = self.now();
+            let mut t_idle = self.now();
+            if t_idle - sched_from > PREEMPTION_CHECK_NS {
+                st.preempted_overhead_ns += rq.since_last().min(t_idle - sched_from);
+                t_idle = self.now();
+            }
             st.overhead_ns += t_idle - sched_from;
             if announced {
                 // We announced and looked once more: nothing. Sleep until a push wakes us.
@@ -869,6 +889,12 @@ impl<P: Policy> Shared<'_, P> {
                 backoff.snooze();
             }
             sched_from = self.now();
+            if sched_from - t_idle > PREEMPTION_CHECK_NS {
+                // A wait for a CPU inside an idle spell (after a wake-up) judges nothing:
+                // only take it out of what the next span will be charged.
+                rq.since_last();
+                sched_from = self.now();
+            }
             st.idle_ns += sched_from - t_idle;
             rec.event(sched_from, Kind::Take, 0, 0, 0);
         }
@@ -895,12 +921,17 @@ impl<P: Policy> Shared<'_, P> {
         st: &mut WorkerStats,
         local: &mut P::Local,
         rec: &mut Recorder,
+        rq: &mut machine::RunQueue,
         task: Task,
         victim: u16,
         sched_from: u64,
         speed: f64,
     ) -> u64 {
-        let t0 = self.now();
+        let mut t0 = self.now();
+        if t0 - sched_from > PREEMPTION_CHECK_NS {
+            st.preempted_overhead_ns += rq.since_last().min(t0 - sched_from);
+            t0 = self.now();
+        }
         st.overhead_ns += t0 - sched_from;
         let id = task.id;
         let attempt = task.attempt;
@@ -918,7 +949,19 @@ impl<P: Policy> Shared<'_, P> {
             .as_ref()
             .is_some_and(|f| f.is_trivial(n));
         let t1 = if trivial { t0 } else { self.now() };
-        let real = t1 - t0;
+        // The body's own time: what the kernel computed (or waited for as I/O), less any time
+        // the OS held the thread off its CPU inside it, which is the machine's, not the task's.
+        let mut real = t1 - t0;
+        // Where the attempt's own time ends unless a slower core's emulation goes on.
+        let mut body_end = t1;
+        if real > PREEMPTION_CHECK_NS {
+            let preempted = rq.since_last().min(real);
+            st.preempted_busy_ns += preempted;
+            real -= preempted;
+            // The reading is part of the attempt (busy, not the scheduler's cost); it is a
+            // microsecond or two after a body of at least 200 µs.
+            body_end = self.now();
+        }
         // Only a kernel blocks; a trivial node runs none.
         let blocked_at = if trivial {
             0
@@ -933,7 +976,7 @@ impl<P: Policy> Shared<'_, P> {
             rec.event(tb, Kind::Block, id, attempt, 0);
             st.blocked_ns += t1 - tb;
         }
-        let mut t2 = t1;
+        let mut t2 = body_end;
         if speed < 1.0 {
             // An emulated slower core: keep this core busy for the rest of the task's time.
             // `as` saturates and so does the addition, so no speed can wrap the deadline

@@ -391,9 +391,12 @@ fn decode(bytes: &[u8], name: &str) -> Result<Recording> {
             t.retried,
         );
     }
-    if work != report.work_ns {
+    // The report's work leaves out what the OS held the workers off their cores inside the
+    // bodies, which the events do not show: it is the events' work less at most that.
+    let preempted: u64 = report.workers.iter().filter_map(|w| w.preempted_ns).sum();
+    if report.work_ns > work || report.work_ns < work.saturating_sub(preempted) {
         bail!(
-            "{name}: the events hold {work} ns of work, but the report counts {} ns; the file is \
+            "{name}: the events hold {work} ns of work ({preempted} ns of it possibly preempted), but the report counts {} ns; the file is \
              corrupt",
             report.work_ns
         );
@@ -1013,10 +1016,9 @@ fn check_header(h: &Header, loaded: &Loaded, plan: &Plan, rules: &Rules) -> Resu
                 .fold(0u64, |all, g| all.saturating_add(g.attempts))
         ));
     }
-    let overhead = r
-        .workers
-        .iter()
-        .fold(0u64, |all, w| all.saturating_add(w.overhead_ns));
+    let overhead = r.workers.iter().fold(0u64, |all, w| {
+        all.saturating_add(w.overhead_ns.saturating_sub(w.preempted_overhead_ns))
+    });
     if r.overhead_ns_per_task != overhead.checked_div(attempts).unwrap_or(0) {
         return Err(format!(
             "the report's scheduler overhead of {} ns per task is not its {overhead} ns over \

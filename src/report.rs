@@ -145,6 +145,14 @@ pub struct WorkerReport {
     /// scheduler and idle time); `null` where the OS does not tell.
     #[serde(default)]
     pub preempted_ns: Option<u64>,
+    /// The part of `preempted_ns` found inside task bodies (left out of `work_ns` and the
+    /// groups' times).
+    #[serde(default)]
+    pub preempted_busy_ns: u64,
+    /// The part of `preempted_ns` found inside calls into the scheduler (left out of
+    /// `overhead_ns_per_task`).
+    #[serde(default)]
+    pub preempted_overhead_ns: u64,
 }
 
 /// Percentiles of a time distribution.
@@ -238,6 +246,8 @@ impl Report {
                     steals: w.steals,
                     steal_attempts: w.steal_attempts,
                     preempted_ns: w.preempted_ns.map(|p| p.min(makespan)),
+                    preempted_busy_ns: w.preempted_busy_ns.min(busy_ns),
+                    preempted_overhead_ns: w.preempted_overhead_ns.min(overhead_ns),
                 }
             })
             .collect();
@@ -259,7 +269,13 @@ impl Report {
             .total
             .saturating_sub(counts.completed + counts.failed + counts.cancelled);
         let attempts: u64 = run.workers.iter().map(|w| w.tasks).sum();
-        let overhead: u64 = workers.iter().map(|w| w.overhead_ns).sum();
+        // The scheduler's cost is its calls' time less what the OS held the workers off their
+        // cores inside them (see `exec::PREEMPTION_CHECK_NS`): the machine's doing, not the
+        // policy's.
+        let overhead: u64 = workers
+            .iter()
+            .map(|w| w.overhead_ns - w.preempted_overhead_ns)
+            .sum();
         let work_ns: u64 = run.workers.iter().map(|w| w.work_ns).sum();
         let stats = run.group_stats(plan.groups.len());
         let mut wait = Times::new();
@@ -369,8 +385,14 @@ impl Report {
                 code: "preempted".into(),
                 severity: "warning".into(),
                 message: format!(
-                    "the OS kept the workers waiting for a CPU {:.1} % of their time (other programs, or more workers than cores): scheduler cost, task times and idle include that time, so they judge the machine as much as the policy",
-                    share * 100.0
+                    "the OS kept the workers waiting for a CPU {:.1} % of their time (other programs, or more workers than cores): the scheduler's cost and the task times leave out the {} of it found inside their spans, but the makespan, idle time and waits include all of it, so they judge the machine as much as the policy",
+                    share * 100.0,
+                    fmt_ns(
+                        self.workers
+                            .iter()
+                            .map(|w| w.preempted_busy_ns + w.preempted_overhead_ns)
+                            .sum()
+                    )
                 ),
             });
         }

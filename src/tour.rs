@@ -422,6 +422,8 @@ mod tests {
             steals,
             steal_attempts: steals,
             preempted_ns: None,
+            preempted_busy_ns: 0,
+            preempted_overhead_ns: 0,
         }
     }
 

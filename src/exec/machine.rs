@@ -20,6 +20,56 @@ pub(crate) fn run_queue_wait_ns() -> Option<u64> {
     None
 }
 
+/// A thread's run-queue wait, read again and again from its own open `schedstat` file (a
+/// `pread`, a microsecond or two): the executor reads it after a timed span that the cheap
+/// clock says was long, to learn how much of the span the thread spent waiting for a CPU.
+pub(crate) struct RunQueue {
+    #[cfg(all(target_os = "linux", not(miri)))]
+    file: Option<std::fs::File>,
+    /// The wait at the last reading.
+    last: u64,
+}
+
+impl RunQueue {
+    /// Opens the calling thread's counter (`None` inside where the OS does not tell).
+    pub(crate) fn open() -> RunQueue {
+        #[cfg(all(target_os = "linux", not(miri)))]
+        {
+            let file = std::fs::File::open("/proc/thread-self/schedstat").ok();
+            let mut rq = RunQueue { file, last: 0 };
+            rq.last = rq.read().unwrap_or(0);
+            rq
+        }
+        #[cfg(not(all(target_os = "linux", not(miri))))]
+        RunQueue { last: 0 }
+    }
+
+    fn read(&self) -> Option<u64> {
+        #[cfg(all(target_os = "linux", not(miri)))]
+        {
+            use std::os::unix::fs::FileExt;
+            let mut buf = [0u8; 96];
+            let n = self.file.as_ref()?.read_at(&mut buf, 0).ok()?;
+            parse_schedstat(std::str::from_utf8(&buf[..n]).ok()?)
+        }
+        #[cfg(not(all(target_os = "linux", not(miri))))]
+        None
+    }
+
+    /// The time waited for a CPU since the last call (or the opening), ns; 0 where the OS
+    /// does not tell.
+    pub(crate) fn since_last(&mut self) -> u64 {
+        match self.read() {
+            Some(now) => {
+                let waited = now.saturating_sub(self.last);
+                self.last = now;
+                waited
+            }
+            None => 0,
+        }
+    }
+}
+
 /// The run-queue wait of a `schedstat` line: `on-CPU ns`, `waiting ns`, `timeslices`.
 fn parse_schedstat(text: &str) -> Option<u64> {
     text.split_whitespace().nth(1)?.parse().ok()

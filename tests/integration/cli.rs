@@ -836,6 +836,23 @@ fn an_oversubscribed_run_says_what_the_machine_did_to_it() {
             "{total} ns preempted of {workers} × {makespan} ns"
         );
         assert!(codes.contains(&"preempted"), "{codes:?}");
+        // The time off the cores is left out of the work: the tasks' work is what they
+        // computed (2 ms each), not the four times longer their bodies took on the wall clock.
+        let nominal = (workers * 6) as f64 * 2e6;
+        let work = report["work_ns"].as_f64().expect("work");
+        assert!(
+            work < 1.6 * nominal,
+            "work {work} ns for {nominal} ns of spinning"
+        );
+        let inside: u64 = report["workers"]
+            .as_array()
+            .expect("workers")
+            .iter()
+            .map(|w| w["preempted_busy_ns"].as_u64().unwrap_or(0))
+            .sum();
+        assert!(inside > 0, "waits for a CPU were found inside the bodies");
+        let efficiency = report["efficiency"].as_f64().expect("efficiency");
+        assert!(efficiency <= 1.0, "{efficiency}");
         // And compare says the machine was busy instead of judging the policies.
         let out = schedlab()
             .args([

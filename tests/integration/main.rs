@@ -108,7 +108,23 @@ pub fn assert_report_invariants(r: &Report) {
         r.efficiency
     );
     let attempts: u64 = r.workers.iter().map(|w| w.tasks).sum();
-    let overhead: u64 = r.workers.iter().map(|w| w.overhead_ns).sum();
+    // The scheduler's cost leaves out what the OS held the workers off their cores inside it.
+    let overhead: u64 = r
+        .workers
+        .iter()
+        .map(|w| w.overhead_ns - w.preempted_overhead_ns)
+        .sum();
+    for w in &r.workers {
+        // The parts found inside bodies and scheduler calls are parts of the whole.
+        assert!(
+            w.preempted_busy_ns + w.preempted_overhead_ns <= w.preempted_ns.unwrap_or(0),
+            "{what}: worker {} preempted {:?}, of it {} in bodies and {} in the scheduler",
+            w.id,
+            w.preempted_ns,
+            w.preempted_busy_ns,
+            w.preempted_overhead_ns
+        );
+    }
     assert_eq!(
         r.overhead_ns_per_task,
         overhead.checked_div(attempts).unwrap_or(0),
