@@ -1299,6 +1299,32 @@ fn describe(p: &Prepared) -> String {
             String::new()
         }
     );
+    // Tasks that arrive over time: the load they offer against the workers, group by group
+    // (the work of a second of arrivals, in cores).
+    let speed_sum: f64 = p.machine.speeds.iter().sum();
+    for (g, group) in w.groups.iter().enumerate() {
+        let per_sec = match group.arrival {
+            workload::Arrival::AtStart => continue,
+            workload::Arrival::Every { us } if us > 0.0 => 1e6 / us,
+            workload::Arrival::Every { .. } => continue,
+            workload::Arrival::Poisson { per_sec } => per_sec,
+        };
+        let gp = &p.plan.groups[g];
+        let cost_us = f64::from(gp.cost_us) * f64::from(gp.tree) * attempts;
+        let cores = per_sec * cost_us / 1e6;
+        let _ = writeln!(
+            out,
+            "arrivals   {}: {per_sec:.0}/s × {} = {cores:.2} cores of work on {} workers{}",
+            group.name,
+            fmt_ns((cost_us * 1e3) as u64),
+            p.machine.workers(),
+            if cores > speed_sum {
+                ": the queue grows without bound while they arrive".to_string()
+            } else {
+                format!(" ({:.0} % of their speed)", cores / speed_sum * 100.0)
+            }
+        );
+    }
     // A slow core makes each task that lands there longer by 1/speed: say how long.
     if let (Some(smallest), Some(slowest)) = (
         w.smallest_task_us(),

@@ -969,12 +969,15 @@ impl<P: Policy> Shared<'_, P> {
             BLOCKED_AT.with(|b| b.replace(0))
         };
         if blocked_at != 0 {
+            // Blocked until the body's recorded end: the start of a slower core's emulation,
+            // or the event after the body (which follows the run-queue reading, if any).
+            let block_end = if speed < 1.0 { t1 } else { body_end };
             let tb = self
                 .clock
                 .delta_as_nanos(self.start, blocked_at)
-                .clamp(t0, t1);
+                .clamp(t0, block_end);
             rec.event(tb, Kind::Block, id, attempt, 0);
-            st.blocked_ns += t1 - tb;
+            st.blocked_ns += block_end - tb;
         }
         let mut t2 = body_end;
         if speed < 1.0 {

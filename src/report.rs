@@ -72,6 +72,10 @@ pub struct Report {
     /// Which term of `lower_bound_ns` is the largest: `work`, `critical_path` or `arrivals`.
     #[serde(default)]
     pub bound: String,
+    /// Time computing (inside task bodies, less time blocked and time the OS kept the worker
+    /// off its CPU there) over workers × makespan.
+    #[serde(default)]
+    pub utilisation: f64,
     /// What the run shows that a user should know, each with a stable code.
     #[serde(default)]
     pub diagnostics: Vec<Diagnostic>,
@@ -351,10 +355,31 @@ impl Report {
                 pinned: run.pinned,
             },
             bound: bound.to_string(),
+            utilisation: 0.0,
             diagnostics: Vec::new(),
         };
+        report.utilisation = report.computed_utilisation();
         report.diagnostics = report.machine_diagnostics();
         report
+    }
+
+    /// Time computing over workers × makespan (see [`Report::utilisation`]).
+    fn computed_utilisation(&self) -> f64 {
+        let total = self.makespan_ns as f64 * self.workers.len() as f64;
+        let computing: u64 = self
+            .workers
+            .iter()
+            .map(|w| {
+                w.busy_ns
+                    .saturating_sub(w.blocked_ns)
+                    .saturating_sub(w.preempted_busy_ns)
+            })
+            .sum();
+        if total > 0.0 {
+            (computing as f64 / total).min(1.0)
+        } else {
+            0.0
+        }
     }
 
     /// The share of the workers' time within the run that the OS kept them waiting for a
@@ -453,9 +478,10 @@ impl Report {
         let speed_sum: f64 = self.workers.iter().map(|w| w.speed).sum();
         let _ = writeln!(
             out,
-            "makespan {}   efficiency {:.1} %   lower bound {} (work {} over speed {}, critical path {})",
+            "makespan {}   efficiency {:.1} %   utilisation {:.1} %   lower bound {} (work {} over speed {}, critical path {})",
             fmt_ns(self.makespan_ns),
             self.efficiency * 100.0,
+            self.utilisation * 100.0,
             fmt_ns(self.lower_bound_ns),
             fmt_ns(self.work_ns),
             speed_sum,
@@ -498,7 +524,7 @@ impl Report {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "core   speed   busy %   idle %   overhead %      tasks   steals / attempts"
+            "core   speed   busy %   blocked %   idle %   overhead %   preempted %      tasks   steals / attempts"
         );
         let pct = |x: u64| {
             if self.makespan_ns == 0 {
@@ -510,12 +536,16 @@ impl Report {
         for w in &self.workers {
             let _ = writeln!(
                 out,
-                "{:>4}   {:>5.2}   {:>6.1}   {:>6.1}   {:>10.1}   {:>8}   {:>6} / {}",
+                "{:>4}   {:>5.2}   {:>6.1}   {:>9.1}   {:>6.1}   {:>10.1}   {:>11}   {:>8}   {:>6} / {}",
                 w.id,
                 w.speed,
-                pct(w.busy_ns),
+                // Busy is computing: time blocked inside a body has its own column.
+                pct(w.busy_ns - w.blocked_ns),
+                pct(w.blocked_ns),
                 pct(w.idle_ns),
                 pct(w.overhead_ns),
+                w.preempted_ns
+                    .map_or("n/a".to_string(), |p| format!("{:.1}", pct(p))),
                 w.tasks,
                 w.steals,
                 w.steal_attempts

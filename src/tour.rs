@@ -481,6 +481,7 @@ mod tests {
             interrupted: false,
             machine: crate::report::MachineReport::default(),
             bound: "work".into(),
+            utilisation: 0.5,
             diagnostics: Vec::new(),
         }
     }

@@ -203,6 +203,8 @@ pub struct App {
     pub plan: Plan,
     /// The machine.
     pub machine: ResolvedMachine,
+    /// CPUs the process may run on, shown against the workers.
+    pub cores: usize,
     /// Every run of the session, oldest first.
     pub runs: Vec<RunView>,
     /// Runs stacked on one time axis by `c`, as indices into `runs`.
@@ -257,6 +259,7 @@ impl App {
             description: description.to_string(),
             plan,
             machine,
+            cores: crate::exec::machine::cores(),
             runs: Vec::new(),
             compare: None,
             queued_runs: vec![policy],

@@ -47,13 +47,16 @@ fn app_with(overrides: &Overrides, policy: &'static str) -> App {
     let machine = w
         .resolve_machine(overrides)
         .expect("the test machine resolves");
-    App::new(
+    let mut app = App::new(
         &w.name,
         &w.description,
         Plan::new(&w, w.seed),
         machine,
         policy,
-    )
+    );
+    // The snapshots show the machine's cores: the same on every machine.
+    app.cores = 2;
+    app
 }
 
 fn workers(n: usize) -> Overrides {

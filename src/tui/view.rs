@@ -123,8 +123,14 @@ impl App {
             )),
             Span::styled(self.policy(), bold),
             Span::raw(format!(
-                " │ {} workers, speeds {}{} │ {} │ ",
+                " │ {} workers on {} cores{}, speeds {}{} │ {} │ ",
                 self.machine.workers(),
+                self.cores,
+                if self.machine.workers() > self.cores {
+                    " (oversubscribed)"
+                } else {
+                    ""
+                },
                 speeds,
                 if self.machine.emulated() {
                     " (* emulated)"

@@ -882,3 +882,62 @@ fn an_oversubscribed_run_says_what_the_machine_did_to_it() {
         assert!(summary.contains("not told by this OS"), "{summary}");
     }
 }
+
+#[test]
+fn check_states_the_load_that_arrivals_offer_against_the_workers() {
+    let file = TempPath::with_text(
+        "flood.ron",
+        r#"(name: "flood", groups: [
+            (name: "flood", kernel: Spin(us: 500.0), count: 100, arrival: Every(us: 100.0)),
+            (name: "trickle", kernel: Spin(us: 100.0), count: 10, arrival: Poisson(per_sec: 1000.0)),
+        ])"#,
+    );
+    let out = schedlab()
+        .args(["check", file.0.to_str().unwrap(), "--workers", "2"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("flood: 10000/s × 500.0 µs = 5.00 cores of work on 2 workers: the queue grows without bound"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "trickle: 1000/s × 100.0 µs = 0.10 cores of work on 2 workers (5 % of their speed)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_report_says_which_bound_binds_and_how_busy_the_cores_were() {
+    let run = |text: &str| -> serde_json::Value {
+        let file = TempPath::with_text("bound.ron", text);
+        let out = schedlab()
+            .args([
+                "--workload",
+                file.0.to_str().unwrap(),
+                "--headless",
+                "--no-pin",
+            ])
+            .args(["--workers", "2", "--json", "-"])
+            .output()
+            .expect("runs");
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let wide = run(r#"(name: "w", groups: [(name: "t", kernel: Spin(us: 200.0), count: 200)])"#);
+    assert_eq!(wide["bound"], "work", "{}", wide["bound"]);
+    let chain = run(
+        r#"(name: "c", groups: [(name: "a", kernel: Spin(us: 20000.0), count: 1),
+        (name: "b", kernel: Spin(us: 20000.0), count: 1, after: ["a"])])"#,
+    );
+    assert_eq!(chain["bound"], "critical_path");
+    let late = run(
+        r#"(name: "l", groups: [(name: "t", kernel: Spin(us: 10.0), count: 20, arrival: Every(us: 5000.0))])"#,
+    );
+    assert_eq!(late["bound"], "arrivals");
+    // Blocked time is not computing: a sleeping task leaves the cores unused.
+    let sleepy = run(r#"(name: "s", groups: [(name: "t", kernel: Sleep(us: 20000.0), count: 4)])"#);
+    let utilisation = sleepy["utilisation"].as_f64().expect("a number");
+    assert!(utilisation < 0.1, "{utilisation}");
+}

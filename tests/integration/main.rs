@@ -101,6 +101,21 @@ pub fn assert_report_invariants(r: &Report) {
         (r.efficiency - efficiency).abs() < 1e-9,
         "{what}: efficiency"
     );
+    assert!(
+        (0.0..=1.0).contains(&r.utilisation),
+        "{what}: utilisation {}",
+        r.utilisation
+    );
+    assert!(
+        ["work", "critical_path", "arrivals"].contains(&r.bound.as_str()),
+        "{what}: bound {}",
+        r.bound
+    );
+    assert_eq!(
+        r.machine.workers,
+        r.workers.len(),
+        "{what}: machine workers"
+    );
     // The bound is made of exact times of what ran inside the run: never above the makespan.
     assert!(
         r.efficiency <= 1.0,
