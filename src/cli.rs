@@ -1364,8 +1364,8 @@ pub fn list() -> String {
         let about = workload::parse(text, name)
             .map(|l| l.workload.description)
             .unwrap_or_default();
-        let first_sentence = about.split_inclusive(". ").next().unwrap_or("").trim();
-        let _ = writeln!(out, "  {name:<14} {first_sentence}");
+        // The whole description: cutting it at the first sentence dropped what to watch for.
+        let _ = writeln!(out, "  {name:<14} {}", about.trim());
     }
     out
 }

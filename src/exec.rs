@@ -50,7 +50,7 @@ const FLUSH_AFTER_NS: u64 = 20_000_000;
 /// taken out of what the span judges (work, task times, scheduler cost). The OS takes a CPU
 /// away for a time slice (a millisecond or more), so a span it interrupted is long; a reading
 /// costs a microsecond or two, under 1 % of such a span, and nothing for short ones.
-const PREEMPTION_CHECK_NS: u64 = 200_000;
+pub(crate) const PREEMPTION_CHECK_NS: u64 = 200_000;
 /// How often the releaser looks at the clock while waiting (for interrupts and progress).
 const TICK: Duration = Duration::from_millis(10);
 

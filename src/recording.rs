@@ -68,6 +68,8 @@ use crate::workload::{self, Loaded, MAX_WORKERS, ResolvedMachine};
 pub const MAGIC: &[u8] = b"schedlab-recording\n";
 /// The format version this build writes.
 pub const VERSION: u32 = 2;
+/// The most CPU time one reading of the run-queue wait may take (it takes a few µs).
+const READING_NS: u64 = 50_000;
 /// Headers larger than this are refused as corrupt.
 const MAX_HEADER: u32 = 1 << 30;
 /// The fewest bytes an event takes (three one-byte varints and two bytes): a count of events
@@ -322,6 +324,7 @@ fn decode(bytes: &[u8], name: &str) -> Result<Recording> {
     let mut timeline = Timeline::new(header.speeds.len());
     let mut ends = Ends::default();
     let mut work = 0u64;
+    let mut long = 0u64;
     let mut group_attempts = vec![0u64; plan.groups.len()];
     for (w, &count) in header.events.iter().enumerate() {
         let section = format!("core {w}'s events");
@@ -360,6 +363,7 @@ fn decode(bytes: &[u8], name: &str) -> Result<Recording> {
         check_spent(&events, &spent, &report.workers[w], report.makespan_ns)
             .map_err(|what| anyhow!("{name}: core {w}'s events {what}; the file is corrupt"))?;
         work = work.saturating_add(spent.work);
+        long += spent.long;
         timeline.workers[w] = events;
     }
     // A group's attempts are those that ended (an attempt cut short is not counted).
@@ -393,10 +397,11 @@ fn decode(bytes: &[u8], name: &str) -> Result<Recording> {
     }
     // The report's work leaves out what the OS held the workers off their cores inside the
     // bodies, which the events do not show, and the events' body ends come after the reading
-    // that found it (a microsecond or two after a body of over 200 µs: under 1 % of it). So
-    // it is the events' work less at most that.
+    // that found it (a few microseconds of CPU after each long body; a wait for a CPU during
+    // the reading is part of the preempted total). So it is the events' work less at most
+    // all of that.
     let preempted: u64 = report.workers.iter().filter_map(|w| w.preempted_ns).sum();
-    let slack = if preempted > 0 { work / 100 } else { 0 };
+    let slack = if preempted > 0 { long * READING_NS } else { 0 };
     if report.work_ns > work || report.work_ns < work.saturating_sub(preempted + slack) {
         bail!(
             "{name}: the events hold {work} ns of work ({preempted} ns of it possibly preempted), but the report counts {} ns; the file is \
@@ -568,6 +573,9 @@ struct Spent {
     /// Real work, from each `Run` to its `Slow`, or to the end of its body if it has none;
     /// none for an attempt an interrupt cut short.
     work: u64,
+    /// Attempts whose real work was long enough for the executor to read the run-queue wait
+    /// after it (see `exec::PREEMPTION_CHECK_NS`): each such reading lies inside `work`.
+    long: u64,
 }
 
 /// How the recorded attempts ended, over all workers.
@@ -747,6 +755,9 @@ fn check_event(
                 let outcome = Outcome::from_aux(e.aux);
                 if outcome != Outcome::None {
                     spent.work = spent.work.saturating_add(real_end - open.run.t);
+                    if real_end - open.run.t > crate::exec::PREEMPTION_CHECK_NS {
+                        spent.long += 1;
+                    }
                 }
                 match (e.kind, outcome, e.attempt) {
                     (_, Outcome::Completed, 0) => ends.completed += 1,

@@ -427,18 +427,14 @@ impl Report {
     /// The headless summary table.
     pub fn summary(&self) -> String {
         let mut out = String::new();
-        let speeds: Vec<String> = self
-            .workers
-            .iter()
-            .map(|w| format!("{}", w.speed))
-            .collect();
+        let speeds = compact_speeds(self.workers.iter().map(|w| w.speed));
         let _ = writeln!(
             out,
             "schedlab: {} under {} on {} workers (speeds {}{}), seed {}",
             printable(&self.workload),
             printable(&self.policy),
             self.workers.len(),
-            speeds.join(", "),
+            speeds,
             if self.speeds_emulated {
                 ", slower speeds emulated"
             } else {
@@ -637,6 +633,32 @@ fn critical_path(plan: &Plan, stats: &[GroupStats]) -> (u64, Vec<String>, bool) 
     (length, chain, arrived[end] && length > 0)
 }
 
+/// Speeds for a line of text: `1, 1, 0.5, 0.5`, or for many workers runs of equal ones,
+/// `1000×1` or `8×1, 8×0.5`, so that a thousand workers take a few characters, not a screen.
+pub fn compact_speeds(speeds: impl Iterator<Item = f64>) -> String {
+    let mut runs: Vec<(f64, usize)> = Vec::new();
+    let mut count = 0;
+    for s in speeds {
+        count += 1;
+        match runs.last_mut() {
+            Some((last, n)) if *last == s => *n += 1,
+            _ => runs.push((s, 1)),
+        }
+    }
+    let fmt = |s: f64| crate::workload::fmt_speed(s);
+    if count <= 8 {
+        runs.iter()
+            .flat_map(|&(s, n)| std::iter::repeat_n(fmt(s), n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        runs.iter()
+            .map(|&(s, n)| format!("{n}×{}", fmt(s)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// What a report's `bound` means, for people.
 pub fn bound_in_words(bound: &str) -> &'static str {
     match bound {
@@ -742,6 +764,15 @@ pub fn fmt_ns(ns: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::fmt_ns;
+
+    #[test]
+    fn many_speeds_are_written_as_runs() {
+        use super::compact_speeds;
+        assert_eq!(compact_speeds([1.0, 1.0, 0.5].into_iter()), "1, 1, 0.5");
+        assert_eq!(compact_speeds(std::iter::repeat_n(1.0, 1000)), "1000×1");
+        let mixed = std::iter::repeat_n(1.0, 8).chain(std::iter::repeat_n(0.5, 8));
+        assert_eq!(compact_speeds(mixed), "8×1, 8×0.5");
+    }
 
     #[test]
     fn durations_read_well() {

@@ -981,6 +981,14 @@ pub fn diagnostics(app: &App, run: &RunView) -> Vec<String> {
     }
     if let Some(f) = &run.finished {
         let r = &f.report;
+        // What the machine did (the report's own list: the same as the summary's).
+        for d in &r.diagnostics {
+            out.push(format!(
+                "{}: {}",
+                d.code,
+                crate::escape::printable(&d.message)
+            ));
+        }
         if r.critical_path_ns as f64 > 0.8 * r.makespan_ns as f64 && r.workers.len() > 1 {
             out.push(format!(
                 "the critical path ({}{}) is {:.0}% of the run: more cores would not make it faster",
