@@ -401,7 +401,7 @@ fn decode(bytes: &[u8], name: &str) -> Result<Recording> {
     // the reading is part of the preempted total). So it is the events' work less at most
     // all of that.
     let preempted: u64 = report.workers.iter().filter_map(|w| w.preempted_ns).sum();
-    let slack = if preempted > 0 { long * READING_NS } else { 0 };
+    let slack = long * READING_NS;
     if report.work_ns > work || report.work_ns < work.saturating_sub(preempted + slack) {
         bail!(
             "{name}: the events hold {work} ns of work ({preempted} ns of it possibly preempted), but the report counts {} ns; the file is \

@@ -166,7 +166,17 @@ fn point(
         // a busy machine moves it little. It is the report's efficiency without the critical
         // path in its bound: one task of the whole work is "efficient" by its own chain, yet
         // leaves every other core idle, which is the point of the curve's right end.
-        report.work_ns as f64 / (report.makespan_ns.max(1) as f64 * workers)
+        // Body time as the wall clock saw it, preemption inside bodies included: only long
+        // spans have their preemption taken out (see `exec::PREEMPTION_CHECK_NS`), so the
+        // work without it would favour tiny tasks on a busy machine. Shares of each worker's
+        // own wall-clock time are what this curve compares.
+        let inside: u64 = report.work_ns
+            + report
+                .workers
+                .iter()
+                .map(|w| w.preempted_busy_ns)
+                .sum::<u64>();
+        inside as f64 / (report.makespan_ns.max(1) as f64 * workers)
     };
     Point {
         policy: policy.to_string(),
