@@ -1169,14 +1169,7 @@ pub fn comparison(reports: &[Report]) -> String {
     // What the machine did to each run: the same list the report and the summary show.
     for r in reports {
         for d in &r.diagnostics {
-            let _ = writeln!(
-                out,
-                "{}: {} [{}]: {}",
-                r.policy,
-                d.severity,
-                d.code,
-                crate::escape::printable(&d.message)
-            );
+            let _ = writeln!(out, "{}: {d}", r.policy);
         }
     }
     if busy && reports.len() > 1 {

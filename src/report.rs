@@ -105,6 +105,20 @@ pub struct Diagnostic {
     pub message: String,
 }
 
+/// `warning [preempted]: the OS kept ...`, the message's control characters escaped: the
+/// line every text view prints.
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} [{}]: {}",
+            self.severity,
+            self.code,
+            printable(&self.message)
+        )
+    }
+}
+
 /// Share of the workers' time the OS kept them waiting for a CPU above which a run's figures
 /// judge the machine as much as the policy.
 pub const PREEMPTED_WARNING: f64 = 0.05;
@@ -494,13 +508,7 @@ impl Report {
         }
         let _ = writeln!(out, "bound: {}", bound_in_words(&self.bound));
         for d in &self.diagnostics {
-            let _ = writeln!(
-                out,
-                "{} [{}]: {}",
-                d.severity,
-                d.code,
-                printable(&d.message)
-            );
+            let _ = writeln!(out, "{d}");
         }
         let t = &self.tasks;
         let _ = writeln!(
