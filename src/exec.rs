@@ -825,8 +825,7 @@ impl<P: Policy> Shared<'_, P> {
         mut rec: Recorder,
     ) -> WorkerStats {
         let mut st = WorkerStats::new();
-        // Read once here and once on leaving for the total; in between only after long spans.
-        let waited_before = machine::run_queue_wait_ns();
+        // Opened here and read on leaving for the total; in between only after long spans.
         let mut rq = machine::RunQueue::open();
         let speed = self.speeds[w];
         let backoff = Backoff::new();
@@ -905,9 +904,7 @@ impl<P: Policy> Shared<'_, P> {
         let t_exit = self.now();
         st.overhead_ns += t_exit - sched_from;
         rec.event(t_exit, Kind::Exit, 0, 0, 0);
-        st.preempted_ns = waited_before
-            .zip(machine::run_queue_wait_ns())
-            .map(|(before, after)| after.saturating_sub(before));
+        st.preempted_ns = rq.since_open();
         st.settle();
         st
     }

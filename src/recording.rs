@@ -830,11 +830,7 @@ fn check_waits(recording: &Recording, version: u32) -> Result<(), String> {
             ));
         }
     }
-    let mut all = Times::new();
-    for group in &waits {
-        all.add(group);
-    }
-    let seen = Percentiles::of(&all);
+    let seen = Percentiles::of(&Times::merged(&waits));
     let old = histograms.and_then(|hists| {
         let mut all = Histogram::<u64>::new(2).ok()?;
         for h in &hists {

@@ -7,7 +7,6 @@
 
 use std::fmt::Write as _;
 
-use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::escape::printable;
@@ -221,19 +220,6 @@ pub struct GroupReport {
     pub wait_p99_ns: u64,
 }
 
-/// All of `hists` added into one (an empty one if there are none).
-pub fn merged(hists: impl Iterator<Item = Histogram<u64>>) -> Histogram<u64> {
-    let mut all: Option<Histogram<u64>> = None;
-    for h in hists {
-        match &mut all {
-            None => all = Some(h),
-            // Both auto-resize, so adding cannot run out of range.
-            Some(a) => a.add(&h).expect("auto-resizing histograms add"),
-        }
-    }
-    all.unwrap_or_else(|| Histogram::new(2).expect("valid precision"))
-}
-
 impl Report {
     /// Builds the report of `run`.
     pub fn new(
@@ -296,10 +282,7 @@ impl Report {
             .sum();
         let work_ns: u64 = run.workers.iter().map(|w| w.work_ns).sum();
         let stats = run.group_stats(plan.groups.len());
-        let mut wait = Times::new();
-        for g in &stats {
-            wait.add(&g.waits);
-        }
+        let wait = Times::merged(stats.iter().map(|g| &g.waits));
         let (critical_path_ns, critical_groups, arrival_bound) = critical_path(plan, &stats);
         let speed_sum: f64 = machine.speeds.iter().sum();
         let spread_work = (work_ns as f64 / speed_sum) as u64;

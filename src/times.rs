@@ -126,6 +126,15 @@ impl Times {
         }
     }
 
+    /// Every value of all of `parts` in one distribution.
+    pub fn merged<'a>(parts: impl IntoIterator<Item = &'a Times>) -> Times {
+        let mut all = Times::new();
+        for part in parts {
+            all.add(part);
+        }
+        all
+    }
+
     /// How many values.
     pub fn len(&self) -> u64 {
         self.count

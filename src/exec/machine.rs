@@ -4,21 +4,9 @@
 //!
 //! Linux keeps, per thread, the time it spent on a run queue waiting for a CPU: the second
 //! field of `/proc/thread-self/schedstat` (in ns, since the kernel's schedstats or
-//! `CONFIG_SCHED_INFO`). A worker reads it when it starts and when it leaves, so the read costs
-//! nothing during the run. Elsewhere, or where the file is missing, the answer is `None`: the
-//! report says `null` rather than a made-up zero.
-
-/// This thread's time spent runnable but waiting for a CPU so far, in ns; `None` where the OS
-/// does not tell.
-pub(crate) fn run_queue_wait_ns() -> Option<u64> {
-    #[cfg(all(target_os = "linux", not(miri)))]
-    {
-        let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-        parse_schedstat(&text)
-    }
-    #[cfg(not(all(target_os = "linux", not(miri))))]
-    None
-}
+//! `CONFIG_SCHED_INFO`). A worker opens it when it starts and reads it when it leaves, and in
+//! between only after a span that was long anyway. Elsewhere, or where the file is missing, the
+//! answer is `None`: the report says `null` rather than a made-up zero.
 
 /// A thread's run-queue wait, read again and again from its own open `schedstat` file (a
 /// `pread`, a microsecond or two): the executor reads it after a timed span that the cheap
@@ -26,6 +14,8 @@ pub(crate) fn run_queue_wait_ns() -> Option<u64> {
 pub(crate) struct RunQueue {
     #[cfg(all(target_os = "linux", not(miri)))]
     file: Option<std::fs::File>,
+    /// The wait at the opening; `None` where the OS does not tell.
+    first: Option<u64>,
     /// The wait at the last reading.
     last: u64,
 }
@@ -36,12 +26,20 @@ impl RunQueue {
         #[cfg(all(target_os = "linux", not(miri)))]
         {
             let file = std::fs::File::open("/proc/thread-self/schedstat").ok();
-            let mut rq = RunQueue { file, last: 0 };
-            rq.last = rq.read().unwrap_or(0);
+            let mut rq = RunQueue {
+                file,
+                first: None,
+                last: 0,
+            };
+            rq.first = rq.read();
+            rq.last = rq.first.unwrap_or(0);
             rq
         }
         #[cfg(not(all(target_os = "linux", not(miri))))]
-        RunQueue { last: 0 }
+        RunQueue {
+            first: None,
+            last: 0,
+        }
     }
 
     fn read(&self) -> Option<u64> {
@@ -54,6 +52,11 @@ impl RunQueue {
         }
         #[cfg(not(all(target_os = "linux", not(miri))))]
         None
+    }
+
+    /// The time waited for a CPU since the opening, ns; `None` where the OS does not tell.
+    pub(crate) fn since_open(&self) -> Option<u64> {
+        Some(self.read()?.saturating_sub(self.first?))
     }
 
     /// The time waited for a CPU since the last call (or the opening), ns; 0 where the OS
@@ -97,9 +100,10 @@ mod tests {
     fn a_thread_waiting_behind_busy_ones_is_seen_waiting() {
         // Where the kernel keeps schedstats, a thread that competes with busy ones for the
         // machine's cores waits on a run queue: its count grows. (Skipped where it does not.)
-        let Some(before) = run_queue_wait_ns() else {
+        let rq = RunQueue::open();
+        if rq.since_open().is_none() {
             return;
-        };
+        }
         let spinners = cores() * 2;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let handles: Vec<_> = (0..spinners)
@@ -120,7 +124,7 @@ mod tests {
         for h in handles {
             h.join().expect("a spinner");
         }
-        let after = run_queue_wait_ns().expect("readable once readable");
-        assert!(after > before, "{before} -> {after}");
+        let waited = rq.since_open().expect("readable once readable");
+        assert!(waited > 0, "no wait behind {spinners} busy threads");
     }
 }

@@ -380,7 +380,7 @@ impl App {
         let end = report.makespan_ns;
         run.finished = Some(Finished {
             report,
-            wait: all_waits(&group_waits),
+            wait: Times::merged(&group_waits),
             group_waits,
         });
         self.runs.push(run);
@@ -410,7 +410,7 @@ impl App {
             .into_iter()
             .map(|g| g.waits)
             .collect();
-        let wait = all_waits(&group_waits);
+        let wait = Times::merged(&group_waits);
         if self.keep_events && self.runs.len() == 1 {
             self.kept_samples = result.samples.clone();
         }
@@ -711,15 +711,6 @@ impl App {
             "done"
         }
     }
-}
-
-/// Every group's waits in one distribution.
-fn all_waits(group_waits: &[Times]) -> Times {
-    let mut all = Times::new();
-    for g in group_waits {
-        all.add(g);
-    }
-    all
 }
 
 #[cfg(test)]

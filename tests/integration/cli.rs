@@ -47,6 +47,18 @@ fn run_ok(cmd: &mut Command) -> (String, String) {
 
 /// A unique path under the system's temporary directory, removed (file or folder) when dropped.
 /// Unique per process and per call, so tests running at once never share one.
+/// Runs the workload in `file` headless and unpinned with `args`, its report on stdout.
+pub(crate) fn headless_report(file: &TempPath, args: &[&str]) -> std::process::Output {
+    schedlab()
+        .arg("--workload")
+        .arg(&file.0)
+        .args(["--headless", "--no-pin"])
+        .args(args)
+        .args(["--json", "-"])
+        .output()
+        .expect("runs")
+}
+
 pub(crate) struct TempPath(pub(crate) PathBuf);
 
 impl TempPath {
@@ -789,16 +801,7 @@ fn an_oversubscribed_run_says_what_the_machine_did_to_it() {
             workers * 6
         ),
     );
-    let out = schedlab()
-        .args([
-            "--workload",
-            file.0.to_str().unwrap(),
-            "--headless",
-            "--no-pin",
-        ])
-        .args(["--workers", &workers.to_string(), "--json", "-"])
-        .output()
-        .expect("runs");
+    let out = headless_report(&file, &["--workers", &workers.to_string()]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let m = &report["machine"];
@@ -913,16 +916,7 @@ fn check_states_the_load_that_arrivals_offer_against_the_workers() {
 fn the_report_says_which_bound_binds_and_how_busy_the_cores_were() {
     let run = |text: &str| -> serde_json::Value {
         let file = TempPath::with_text("bound.ron", text);
-        let out = schedlab()
-            .args([
-                "--workload",
-                file.0.to_str().unwrap(),
-                "--headless",
-                "--no-pin",
-            ])
-            .args(["--workers", "2", "--json", "-"])
-            .output()
-            .expect("runs");
+        let out = headless_report(&file, &["--workers", "2"]);
         serde_json::from_slice(&out.stdout).expect("JSON")
     };
     let wide = run(r#"(name: "w", groups: [(name: "t", kernel: Spin(us: 200.0), count: 200)])"#);

@@ -703,19 +703,7 @@ fn the_checksum_depends_on_the_seed_and_parameters_only() {
     }
     let file = crate::cli::TempPath::with_text("sum.ron", text);
     for policy in ["fifo", "steal"] {
-        let out = crate::cli::schedlab()
-            .args([
-                "--workload",
-                file.0.to_str().unwrap(),
-                "--headless",
-                "--no-pin",
-                "--policy",
-                policy,
-                "--json",
-                "-",
-            ])
-            .output()
-            .expect("runs");
+        let out = crate::cli::headless_report(&file, &["--policy", policy]);
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
         assert_eq!(
             report["checksum"].as_u64(),
