@@ -41,6 +41,10 @@ pub struct Task {
     pub cost_us: f32,
     /// Executor's: when the task became ready, in ns since the start (virtual time in a simulator).
     pub ready_at: u64,
+    /// Executor's: when the task was released (it arrived, or the last of its dependencies
+    /// was met, or its parent spawned it), in ns since the start; a retry keeps its task's,
+    /// so that its response time runs from the release to the end of its last attempt.
+    pub released_at: u64,
     /// Executor's: the task's own parameter (`Fib`'s `n`).
     pub arg: u32,
     /// Executor's: which attempt this is, from 1.

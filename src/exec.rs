@@ -120,6 +120,12 @@ pub struct WorkerStats {
     pub overhead_ns: u64,
     /// Time backing off or parked.
     pub idle_ns: u64,
+    /// The part of `idle_ns` during which a ready task waited in some queue this worker was
+    /// not given (the policy's doing); the rest no task was ready anywhere (the workload's).
+    /// Probed at the start and end of each idle spell: a spell with a queue non-empty at both
+    /// counts here, one with all empty at both does not, and a mixed one counts half (a
+    /// parked worker woken by new work counts as starved: the work came at the wake).
+    pub queued_elsewhere_ns: u64,
     /// Task bodies' real time (speed 1.0).
     pub work_ns: u64,
     /// Attempts run to an outcome (one an interrupt cut short is not counted).
@@ -160,6 +166,9 @@ pub struct GroupStats {
     pub waits: Times,
     /// Body time per attempt (speed 1.0, that is without emulated slowdown).
     pub bodies: Times,
+    /// Release → end of the last attempt, per task that completed or failed (a cancelled
+    /// task never ran to an end): its response time, waits and retries included.
+    pub responses: Times,
     /// The latest moment any of its attempts could have ended if run at once and at full
     /// speed: its task's arrival plus its body time, ns (0 for groups released at the start).
     pub arrival_floor_ns: u64,
@@ -170,6 +179,8 @@ pub struct GroupStats {
     /// until the group has one). A tiny task's wait is usually that short, and counting it
     /// here costs a fraction of a histogram record; they are added at the end.
     short_waits: Vec<u64>,
+    /// The same for responses (a tiny task's response is as short as its wait).
+    short_responses: Vec<u64>,
 }
 
 /// How a task ended.
@@ -208,6 +219,7 @@ impl WorkerStats {
             blocked_ns: 0,
             overhead_ns: 0,
             idle_ns: 0,
+            queued_elsewhere_ns: 0,
             work_ns: 0,
             tasks: 0,
             steals: 0,
@@ -263,31 +275,63 @@ impl GroupStats {
     /// Counts one ready → start wait.
     #[inline]
     fn wait(&mut self, ns: u64) {
-        match usize::try_from(ns) {
-            Ok(short) if short < SHORT_WAIT_NS => {
-                if self.short_waits.is_empty() {
-                    self.short_waits.resize(SHORT_WAIT_NS, 0);
-                }
-                self.short_waits[short] += 1;
-            }
-            _ => self.waits.record(ns),
-        }
+        count_short(&mut self.waits, &mut self.short_waits, ns);
     }
 
-    /// Moves what was counted on the side into `waits` and `bodies`.
+    /// Counts one task's release → end response.
+    #[inline]
+    fn response(&mut self, ns: u64) {
+        count_short(&mut self.responses, &mut self.short_responses, ns);
+    }
+
+    /// Moves what was counted on the side into `waits`, `responses` and `bodies`.
     fn settle(&mut self) {
         self.bodies
             .record_n(0, std::mem::take(&mut self.zero_bodies));
-        for (ns, &count) in std::mem::take(&mut self.short_waits).iter().enumerate() {
-            self.waits.record_n(ns as u64, count);
-        }
+        settle_short(&mut self.waits, &mut self.short_waits);
+        settle_short(&mut self.responses, &mut self.short_responses);
     }
 
     /// Adds `other`'s measurements (of the same group, from another worker).
     pub fn add(&mut self, other: &GroupStats) {
         self.waits.add(&other.waits);
         self.bodies.add(&other.bodies);
+        self.responses.add(&other.responses);
         self.arrival_floor_ns = self.arrival_floor_ns.max(other.arrival_floor_ns);
+    }
+}
+
+/// How much of an idle stretch of `span` ns counts as spent while ready work waited elsewhere,
+/// given whether any was queued at its start and at its end: all, none, or half when the two
+/// differ, except for a parked worker woken by new work (`woken`), for which nothing was
+/// ready until the work that woke it came.
+fn idle_while_queued(before: bool, after: bool, span: u64, woken: bool) -> u64 {
+    match (before, after) {
+        (true, true) => span,
+        (false, false) => 0,
+        (false, true) if woken => 0,
+        _ => span / 2,
+    }
+}
+
+/// Counts `ns` into `times`, or on the side in `short` when under [`SHORT_WAIT_NS`].
+#[inline]
+fn count_short(times: &mut Times, short: &mut Vec<u64>, ns: u64) {
+    match usize::try_from(ns) {
+        Ok(n) if n < SHORT_WAIT_NS => {
+            if short.is_empty() {
+                short.resize(SHORT_WAIT_NS, 0);
+            }
+            short[n] += 1;
+        }
+        _ => times.record(ns),
+    }
+}
+
+/// Moves what [`count_short`] counted on the side into `times`.
+fn settle_short(times: &mut Times, short: &mut Vec<u64>) {
+    for (ns, &count) in std::mem::take(short).iter().enumerate() {
+        times.record_n(ns as u64, count);
     }
 }
 
@@ -695,6 +739,12 @@ impl<P: Policy> Shared<'_, P> {
         }
     }
 
+    /// Whether any ready task waits in any queue, as the policy tells (its counts may lag a
+    /// push or a take by a moment). Stops at the first queue holding one.
+    fn anything_queued(&self) -> bool {
+        self.policy.queued_shared() > 0 || (0..self.speeds.len()).any(|w| self.policy.queued(w) > 0)
+    }
+
     /// Marks the end of the run and wakes everybody so they can leave.
     fn end_run(&self) {
         self.makespan_ns.store(self.now(), Ordering::Release);
@@ -753,6 +803,7 @@ impl<P: Policy> Shared<'_, P> {
             Task {
                 cost_us,
                 ready_at: t,
+                released_at: t,
                 ..task
             },
         )
@@ -832,6 +883,9 @@ impl<P: Policy> Shared<'_, P> {
         let mut announced = false;
         let mut sched_from = self.now();
         let mut told_at = sched_from;
+        // Whether a ready task sat in some queue at the end of the last idle spell (`None`
+        // once this worker has run a task since: probe again at the next spell).
+        let mut queued_seen: Option<bool> = None;
         rec.event(sched_from, Kind::Take, 0, 0, 0);
         while !self.done.load(Ordering::Relaxed) {
             let found = match self.policy.take(&mut local) {
@@ -854,6 +908,7 @@ impl<P: Policy> Shared<'_, P> {
                     announced = false;
                 }
                 backoff.reset();
+                queued_seen = None;
                 sched_from = self.run_task(
                     &mut st, &mut local, &mut rec, &mut rq, task, aux, sched_from, speed,
                 );
@@ -872,10 +927,22 @@ impl<P: Policy> Shared<'_, P> {
                 t_idle = self.now();
             }
             st.overhead_ns += t_idle - sched_from;
+            // What was queued when this spell began: the end of the last spell, or a probe.
+            let mut queued_before = queued_seen.unwrap_or_else(|| self.anything_queued());
+            // The spell's start, moved on by each probe while parked.
+            let mut probed_at = t_idle;
+            let parked = announced;
             if announced {
-                // We announced and looked once more: nothing. Sleep until a push wakes us.
+                // We announced and looked once more: nothing. Sleep until a push wakes us,
+                // looking at the queues now and then.
                 rec.event(t_idle, Kind::Park, 0, 0, 0);
-                parker.park();
+                self.sleep.park(w, parker, || {
+                    let queued = self.anything_queued();
+                    let t = self.now();
+                    st.queued_elsewhere_ns +=
+                        idle_while_queued(queued_before, queued, t - probed_at, false);
+                    (queued_before, probed_at) = (queued, t);
+                });
                 self.sleep.awake(w);
                 announced = false;
                 backoff.reset();
@@ -887,6 +954,8 @@ impl<P: Policy> Shared<'_, P> {
                 rec.event(t_idle, Kind::Idle, 0, 0, 0);
                 backoff.snooze();
             }
+            let queued_after = self.anything_queued();
+            queued_seen = Some(queued_after);
             sched_from = self.now();
             if sched_from - t_idle > PREEMPTION_CHECK_NS {
                 // A wait for a CPU inside an idle spell (after a wake-up) judges nothing:
@@ -894,6 +963,8 @@ impl<P: Policy> Shared<'_, P> {
                 rq.since_last();
                 sched_from = self.now();
             }
+            st.queued_elsewhere_ns +=
+                idle_while_queued(queued_before, queued_after, sched_from - probed_at, parked);
             st.idle_ns += sched_from - t_idle;
             rec.event(sched_from, Kind::Take, 0, 0, 0);
         }
@@ -1010,17 +1081,6 @@ impl<P: Policy> Shared<'_, P> {
                 .get((index / self.plan.groups[g].tree) as usize)
                 .map_or(0, |&arrived| arrived + real)
         };
-        let stats = st.group(g);
-        stats.wait(wait);
-        if real == 0 {
-            stats.zero_bodies += 1;
-        } else {
-            stats.bodies.record(real);
-        }
-        stats.arrival_floor_ns = stats.arrival_floor_ns.max(floor);
-        self.policy.done(local, task);
-        let group = &self.plan.groups[g];
-        let spawns = group.fib.as_ref().filter(|fib| !fib.is_leaf(n));
         let outcome = match result {
             Some(value) => {
                 st.checksum = st.checksum.wrapping_add(value);
@@ -1029,6 +1089,21 @@ impl<P: Policy> Shared<'_, P> {
             None if attempt <= self.plan.max_retries => Outcome::Retry,
             None => Outcome::Failed,
         };
+        let stats = st.group(g);
+        stats.wait(wait);
+        if real == 0 {
+            stats.zero_bodies += 1;
+        } else {
+            stats.bodies.record(real);
+        }
+        stats.arrival_floor_ns = stats.arrival_floor_ns.max(floor);
+        if outcome != Outcome::Retry {
+            // The task's last attempt: its response runs from its release, retries included.
+            stats.response(t2.saturating_sub(task.released_at));
+        }
+        self.policy.done(local, task);
+        let group = &self.plan.groups[g];
+        let spawns = group.fib.as_ref().filter(|fib| !fib.is_leaf(n));
         let pushes =
             outcome == Outcome::Retry || (outcome == Outcome::Completed && spawns.is_some());
         rec.event(
@@ -1049,6 +1124,7 @@ impl<P: Policy> Shared<'_, P> {
                         attempt: 1,
                         cost_us: fib.cost_us[n as usize - 1],
                         ready_at: t2,
+                        released_at: t2,
                     };
                     let right = Task {
                         id: left.id + fib.sizes[n as usize - 1],

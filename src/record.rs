@@ -324,6 +324,54 @@ impl Timeline {
         self.len() == 0
     }
 
+    /// Per worker, the part of its idle time (backing off or parked) during which some ready
+    /// task waited in a queue: exact from the events, since every attempt's `Run` and the
+    /// wait after its body give the moment it became ready and the moment it started.
+    pub fn idle_while_queued(&self) -> Vec<u64> {
+        // When the number of ready, unstarted tasks rises (+1) and falls (-1).
+        let mut changes: Vec<(u64, i64)> = Vec::new();
+        for a in self.attempts() {
+            if let Some(wait) = a.wait_ns().filter(|&w| w > 0) {
+                let start = a.run.t;
+                changes.push((start.saturating_sub(wait), 1));
+                changes.push((start, -1));
+            }
+        }
+        changes.sort_unstable();
+        // The spans during which at least one was queued, in order and disjoint.
+        let mut queued: Vec<(u64, u64)> = Vec::new();
+        let mut depth = 0i64;
+        for (t, change) in changes {
+            if depth == 0 && change > 0 {
+                queued.push((t, t));
+            }
+            depth += change;
+            if depth == 0 {
+                if let Some(last) = queued.last_mut() {
+                    last.1 = t;
+                }
+            }
+        }
+        let overlap = |from: u64, to: u64| -> u64 {
+            let first = queued.partition_point(|&(_, end)| end <= from);
+            queued[first..]
+                .iter()
+                .take_while(|&&(start, _)| start < to)
+                .map(|&(start, end)| end.min(to).saturating_sub(start.max(from)))
+                .sum()
+        };
+        self.workers
+            .iter()
+            .map(|events| {
+                events
+                    .windows(2)
+                    .filter(|pair| matches!(pair[0].kind, Kind::Idle | Kind::Park))
+                    .map(|pair| overlap(pair[0].t, pair[1].t))
+                    .sum()
+            })
+            .collect()
+    }
+
     /// Every recorded attempt, worker by worker, each worker's in time order.
     pub fn attempts(&self) -> impl Iterator<Item = RecordedAttempt<'_>> {
         self.workers

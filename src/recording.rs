@@ -268,6 +268,34 @@ impl Recording {
         }
         waits
     }
+
+    /// Each group's response times (release → end of the task's last attempt), from the
+    /// events: a task's release is its first attempt's start less that attempt's wait.
+    pub fn group_responses(&self) -> Vec<crate::times::Times> {
+        let mut released: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
+        let mut ends: Vec<(u32, u64)> = Vec::new();
+        for attempt in self.timeline.attempts() {
+            let (Some(wait), Some(end), Some(outcome)) =
+                (attempt.wait_ns(), attempt.end_ns(), attempt.outcome())
+            else {
+                continue;
+            };
+            if attempt.run.attempt == 1 {
+                released.insert(attempt.run.task, attempt.run.t.saturating_sub(wait));
+            }
+            if matches!(outcome, Outcome::Completed | Outcome::Failed) {
+                ends.push((attempt.run.task, end));
+            }
+        }
+        let mut responses = vec![crate::times::Times::new(); self.plan.groups.len()];
+        for (task, end) in ends {
+            if let Some(&from) = released.get(&task) {
+                let (g, _) = self.plan.locate(task);
+                responses[g].record(end.saturating_sub(from));
+            }
+        }
+        responses
+    }
 }
 
 /// Appends `events`, encoded as the format says, to `buf`.

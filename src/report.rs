@@ -20,7 +20,7 @@ use crate::workload::ResolvedMachine;
 pub const SCHEMA: u32 = 1;
 
 /// A run report. Fields may be added; these keep their names and meaning.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Report {
     /// Always [`SCHEMA`].
     pub schema: u32,
@@ -78,6 +78,13 @@ pub struct Report {
     /// What the run shows that a user should know, each with a stable code.
     #[serde(default)]
     pub diagnostics: Vec<Diagnostic>,
+    /// Per task, release (arrival, or its dependencies met) → end of its last attempt.
+    #[serde(default)]
+    pub response_ns: Percentiles,
+    /// How the workers' idle time was split by cause: `timeline` (exact, from the recorded
+    /// events) or `probes` (the queues looked at as each idle spell began and ended).
+    #[serde(default)]
+    pub idle_split_from: String,
 }
 
 /// The machine under a run, against its workers.
@@ -123,7 +130,7 @@ impl std::fmt::Display for Diagnostic {
 pub const PREEMPTED_WARNING: f64 = 0.05;
 
 /// Task counts; `completed + failed + cancelled == total`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct TaskCounts {
     /// Every task of the run, spawned ones included.
     pub total: u64,
@@ -170,6 +177,20 @@ pub struct WorkerReport {
     /// `overhead_ns_per_task`).
     #[serde(default)]
     pub preempted_overhead_ns: u64,
+    /// `idle_ns` split by cause.
+    #[serde(default)]
+    pub idle: IdleSplit,
+}
+
+/// A worker's idle time by cause; the two add up to its `idle_ns`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct IdleSplit {
+    /// While at least one ready task waited in a queue this worker was not given: the
+    /// policy's doing.
+    pub queued_elsewhere_ns: u64,
+    /// While no task was ready anywhere: the workload's doing (dependencies, arrivals, the
+    /// end of the run).
+    pub starved_ns: u64,
 }
 
 /// Percentiles of a time distribution.
@@ -198,7 +219,7 @@ impl Percentiles {
 }
 
 /// One group's body times.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct GroupReport {
     /// Group name.
     pub name: String,
@@ -218,6 +239,13 @@ pub struct GroupReport {
     pub wait_p50_ns: u64,
     /// 99th percentile of the wait.
     pub wait_p99_ns: u64,
+    /// Release → end of the last attempt, per task of the group.
+    #[serde(default)]
+    pub response_ns: Percentiles,
+    /// Whether the group's tasks arrive over time (then its response times, not the
+    /// makespan, tell how well it was served).
+    #[serde(default)]
+    pub arrives_over_time: bool,
 }
 
 impl Report {
@@ -230,6 +258,8 @@ impl Report {
         run: &RunResult,
     ) -> Report {
         let makespan = run.makespan_ns;
+        // Idle by cause: exact from a recorded timeline, else what the workers probed.
+        let exact = (!run.timeline.is_empty()).then(|| run.timeline.idle_while_queued());
         let workers: Vec<WorkerReport> = run
             .workers
             .iter()
@@ -239,12 +269,17 @@ impl Report {
                 // makespan so that busy + overhead + idle is exactly the makespan.
                 let busy_ns = w.busy_ns.min(makespan);
                 let overhead_ns = w.overhead_ns.min(makespan - busy_ns);
+                let idle_ns = makespan - busy_ns - overhead_ns;
+                let elsewhere = exact
+                    .as_ref()
+                    .map_or(w.queued_elsewhere_ns, |e| e[id])
+                    .min(idle_ns);
                 WorkerReport {
                     id,
                     speed: machine.speeds[id],
                     busy_ns,
                     blocked_ns: w.blocked_ns.min(busy_ns),
-                    idle_ns: makespan - busy_ns - overhead_ns,
+                    idle_ns,
                     overhead_ns,
                     tasks: w.tasks,
                     steals: w.steals,
@@ -252,6 +287,10 @@ impl Report {
                     preempted_ns: w.preempted_ns.map(|p| p.min(makespan)),
                     preempted_busy_ns: w.preempted_busy_ns.min(busy_ns),
                     preempted_overhead_ns: w.preempted_overhead_ns.min(overhead_ns),
+                    idle: IdleSplit {
+                        queued_elsewhere_ns: elsewhere,
+                        starved_ns: idle_ns - elsewhere,
+                    },
                 }
             })
             .collect();
@@ -283,6 +322,7 @@ impl Report {
         let work_ns: u64 = run.workers.iter().map(|w| w.work_ns).sum();
         let stats = run.group_stats(plan.groups.len());
         let wait = Times::merged(stats.iter().map(|g| &g.waits));
+        let response = Times::merged(stats.iter().map(|g| &g.responses));
         let (critical_path_ns, critical_groups, arrival_bound) = critical_path(plan, &stats);
         let speed_sum: f64 = machine.speeds.iter().sum();
         let spread_work = (work_ns as f64 / speed_sum) as u64;
@@ -337,6 +377,8 @@ impl Report {
                         max_ns: h.max(),
                         wait_p50_ns: wait.quantile(0.5),
                         wait_p99_ns: wait.quantile(0.99),
+                        response_ns: Percentiles::of(&stats.responses),
+                        arrives_over_time: g.timed,
                     }
                 })
                 .collect(),
@@ -354,6 +396,8 @@ impl Report {
             bound: bound.to_string(),
             utilisation: 0.0,
             diagnostics: Vec::new(),
+            response_ns: Percentiles::of(&response),
+            idle_split_from: if exact.is_some() { "timeline" } else { "probes" }.to_string(),
         };
         report.utilisation = report.computed_utilisation();
         report.diagnostics = report.machine_diagnostics();
@@ -508,10 +552,35 @@ impl Report {
             fmt_ns(self.wait_ns.p99),
             fmt_ns(self.wait_ns.max),
         );
+        let r = &self.response_ns;
+        let _ = writeln!(
+            out,
+            "response (release to end) p50 {}  p90 {}  p99 {}  max {}",
+            fmt_ns(r.p50),
+            fmt_ns(r.p90),
+            fmt_ns(r.p99),
+            fmt_ns(r.max),
+        );
+        let elsewhere: u64 = self.workers.iter().map(|w| w.idle.queued_elsewhere_ns).sum();
+        let idle: u64 = self.workers.iter().map(|w| w.idle_ns).sum();
+        if idle > 0 {
+            let _ = writeln!(
+                out,
+                "idle {} in all: {:.0} % while ready tasks waited in queues the idle workers were not given (the policy's), {:.0} % with nothing ready (the workload's); {}",
+                fmt_ns(idle),
+                elsewhere as f64 * 100.0 / idle as f64,
+                (idle - elsewhere) as f64 * 100.0 / idle as f64,
+                if self.idle_split_from == "timeline" {
+                    "exact, from the recorded events"
+                } else {
+                    "from the queues probed at each idle spell's start and end"
+                }
+            );
+        }
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "core   speed   busy %   blocked %   idle %   overhead %   preempted %      tasks   steals / attempts"
+            "core   speed   busy %   blocked %   idle %   queued %   overhead %   preempted %      tasks   steals / attempts"
         );
         let pct = |x: u64| {
             if self.makespan_ns == 0 {
@@ -523,13 +592,15 @@ impl Report {
         for w in &self.workers {
             let _ = writeln!(
                 out,
-                "{:>4}   {:>5.2}   {:>6.1}   {:>9.1}   {:>6.1}   {:>10.1}   {:>11}   {:>8}   {:>6} / {}",
+                "{:>4}   {:>5.2}   {:>6.1}   {:>9.1}   {:>6.1}   {:>8.1}   {:>10.1}   {:>11}   {:>8}   {:>6} / {}",
                 w.id,
                 w.speed,
                 // Busy is computing: time blocked inside a body has its own column.
                 pct(w.busy_ns - w.blocked_ns),
                 pct(w.blocked_ns),
                 pct(w.idle_ns),
+                // The part of idle spent while ready work waited elsewhere.
+                pct(w.idle.queued_elsewhere_ns),
                 pct(w.overhead_ns),
                 w.preempted_ns
                     .map_or("n/a".to_string(), |p| format!("{:.1}", pct(p))),
@@ -548,18 +619,20 @@ impl Report {
             .max(5);
         let _ = writeln!(
             out,
-            "{:<width$}   {:>8}   {:>9}   {:>9}   {:>9}",
-            "group", "tasks", "mean", "p50", "p99"
+            "{:<width$}   {:>8}   {:>9}   {:>9}   {:>9}   {:>9}   {:>9}",
+            "group", "tasks", "mean", "p50", "p99", "wait p99", "resp p99"
         );
         for g in &self.groups {
             let _ = writeln!(
                 out,
-                "{:<width$}   {:>8}   {:>9}   {:>9}   {:>9}",
+                "{:<width$}   {:>8}   {:>9}   {:>9}   {:>9}   {:>9}   {:>9}",
                 printable(&g.name),
                 g.count,
                 fmt_ns(g.mean_ns),
                 fmt_ns(g.p50_ns),
-                fmt_ns(g.p99_ns)
+                fmt_ns(g.p99_ns),
+                fmt_ns(g.wait_p99_ns),
+                fmt_ns(g.response_ns.p99)
             );
         }
         out

@@ -424,6 +424,7 @@ mod tests {
             preempted_ns: None,
             preempted_busy_ns: 0,
             preempted_overhead_ns: 0,
+            idle: Default::default(),
         }
     }
 
@@ -464,6 +465,7 @@ mod tests {
                     max_ns: 3_000,
                     wait_p50_ns: 0,
                     wait_p99_ns: 0,
+                    ..Default::default()
                 },
                 GroupReport {
                     name: "coarse".into(),
@@ -475,6 +477,7 @@ mod tests {
                     max_ns: 1_000_000,
                     wait_p50_ns: 0,
                     wait_p99_ns: 0,
+                    ..Default::default()
                 },
             ],
             checksum: 0,
@@ -483,6 +486,7 @@ mod tests {
             bound: "work".into(),
             utilisation: 0.5,
             diagnostics: Vec::new(),
+            ..Default::default()
         }
     }
 

@@ -34,7 +34,14 @@ use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 #[cfg(loom)]
 pub(crate) use self::model::{Parker, Unparker};
 
+use std::time::Duration;
+
 use schedlab_policies::Wake;
+
+/// A parked worker first wakes on its own after this long to look at the queues...
+const PROBE_FIRST: Duration = Duration::from_millis(1);
+/// ...and then at doubling intervals up to this: 64 parked workers cost a few % of one core.
+const PROBE_MOST: Duration = Duration::from_millis(16);
 
 /// The parking lot of a run.
 pub(crate) struct Sleep {
@@ -102,9 +109,30 @@ impl Sleep {
         }
     }
 
-    /// Wakes everybody: the run is over.
+    /// Parks worker `w`, which announced and looked once more, until a pusher claims it or
+    /// everybody is woken. Meanwhile it wakes on its own, first after [`PROBE_FIRST`] and then
+    /// at doubling intervals up to [`PROBE_MOST`], for `probe` to look at the queues (the idle
+    /// split by cause), and parks again unless it was claimed: the claim clears its flag
+    /// before the unpark, so a claim that comes during the probe leaves a token and the next
+    /// park returns at once.
+    pub(crate) fn park(&self, w: usize, parker: &Parker, mut probe: impl FnMut()) {
+        let mut period = PROBE_FIRST;
+        loop {
+            parker.park_timeout(period);
+            if !self.flags[w].load(Ordering::SeqCst) {
+                return;
+            }
+            probe();
+            period = (period * 2).min(PROBE_MOST);
+        }
+    }
+
+    /// Wakes everybody (the first tasks are in, or the run is over), claiming every sleeper.
     pub(crate) fn wake_all(&self) {
-        for u in &self.unparkers {
+        for (flag, u) in self.flags.iter().zip(&self.unparkers) {
+            if flag.swap(false, Ordering::SeqCst) {
+                self.count.fetch_sub(1, Ordering::SeqCst);
+            }
             u.unpark();
         }
     }
@@ -143,6 +171,12 @@ mod model {
                 set = token.changed.wait(set).unwrap();
             }
             *set = false;
+        }
+
+        /// A timeout loom cannot model: returns only when unparked, which a real timeout
+        /// may also do.
+        pub(crate) fn park_timeout(&self, _: std::time::Duration) {
+            self.park();
         }
 
         pub(crate) fn unparker(&self) -> &Unparker {
@@ -196,7 +230,7 @@ mod loom_tests {
                 continue;
             }
             if announced {
-                parker.park();
+                sleep.park(w, parker, || {});
                 sleep.awake(w);
                 announced = false;
             } else {

@@ -769,3 +769,88 @@ fn an_interrupted_run_claims_no_bound_above_what_it_ran() {
         );
     }
 }
+
+/// A worker that ran out while ready tasks sat in another's queue was idle by the policy's
+/// doing; one that waited for a dependency was idle by the workload's. Both ways of splitting
+/// (exact from the events, probed without them) tell the two apart.
+#[test]
+fn idle_is_split_into_the_policys_and_the_workloads() {
+    let _heavy = heavy();
+    // rr deals the big task and every other small one to worker 0: worker 1 runs out after
+    // its 30 ms and sits idle while worker 0's small tasks wait behind the big one.
+    let dealt = r#"Workload(name: "dealt", seed: 1, groups: [
+        Group(name: "big", kernel: Spin(us: 60000.0), count: 1),
+        Group(name: "small", kernel: Spin(us: 1000.0), count: 60),
+    ])"#;
+    // One task at a time: whoever is idle has nothing it could run.
+    let chain = r#"Workload(name: "chain", seed: 1, groups: [
+        Group(name: "a", kernel: Spin(us: 15000.0), count: 1),
+        Group(name: "b", kernel: Spin(us: 15000.0), count: 1, after: ["a"]),
+        Group(name: "c", kernel: Spin(us: 15000.0), count: 1, after: ["b"]),
+    ])"#;
+    for record in [true, false] {
+        let how = if record { "timeline" } else { "probes" };
+        let ran = run_text(dealt, "rr", Some(2), record);
+        let r = &ran.report;
+        assert_report_invariants(r);
+        assert_eq!(r.idle_split_from, how);
+        let idle: u64 = r.workers.iter().map(|w| w.idle_ns).sum();
+        let elsewhere: u64 = r.workers.iter().map(|w| w.idle.queued_elsewhere_ns).sum();
+        assert!(
+            idle > 20_000_000 && elsewhere as f64 > 0.8 * idle as f64,
+            "rr ({how}): {elsewhere} of {idle} ns idle while tasks were queued: {:?}",
+            r.workers
+        );
+        let ran = run_text(chain, "steal", Some(2), record);
+        let r = &ran.report;
+        assert_report_invariants(r);
+        let idle: u64 = r.workers.iter().map(|w| w.idle_ns).sum();
+        let starved: u64 = r.workers.iter().map(|w| w.idle.starved_ns).sum();
+        assert!(
+            idle > 30_000_000 && starved as f64 > 0.9 * idle as f64,
+            "chain ({how}): {starved} of {idle} ns idle with nothing ready: {:?}",
+            r.workers
+        );
+    }
+}
+
+/// A task's response runs from its release to the end of its last attempt: a task that
+/// arrives late is timed from its arrival, not from the start; one retried is timed across
+/// every attempt.
+#[test]
+fn response_runs_from_release_to_the_end_of_the_last_attempt() {
+    let _heavy = heavy();
+    // Ten 1 ms tasks, one every 20 ms, on two workers: each is served at once.
+    let arrivals = r#"Workload(name: "arrivals", seed: 1, groups: [
+        Group(name: "req", kernel: Spin(us: 1000.0), count: 10, arrival: Every(us: 20000.0)),
+    ])"#;
+    let ran = run_text(arrivals, "fifo", Some(2), false);
+    let r = &ran.report;
+    assert_report_invariants(r);
+    assert!(r.groups[0].arrives_over_time);
+    assert!(
+        r.makespan_ns > 150_000_000 && r.response_ns.p50 >= 1_000_000,
+        "makespan {}, response {:?}",
+        r.makespan_ns,
+        r.response_ns
+    );
+    assert!(
+        r.response_ns.p50 < 10_000_000,
+        "a task served at once responds in about its body, not in its arrival time: {:?}",
+        r.response_ns
+    );
+    // Every attempt panics: each task runs three 2 ms attempts before it fails.
+    let retried = r#"Workload(name: "retried", seed: 1,
+        faults: Faults(panic_rate: 1.0, max_retries: 2),
+        groups: [Group(name: "doomed", kernel: Spin(us: 2000.0), count: 2)])"#;
+    let ran = run_text(retried, "fifo", Some(1), true);
+    let r = &ran.report;
+    assert_eq!(r.tasks.failed, 2);
+    assert!(
+        r.response_ns.p50 >= 6_000_000 && r.response_ns.max <= r.makespan_ns,
+        "three attempts of 2 ms each: {:?}, makespan {}",
+        r.response_ns,
+        r.makespan_ns
+    );
+    assert!(!r.groups[0].arrives_over_time);
+}

@@ -165,5 +165,37 @@ pub fn assert_report_invariants(r: &Report) {
         attempts,
         "{what}: group attempts"
     );
+    for w in &r.workers {
+        assert_eq!(
+            w.idle.queued_elsewhere_ns + w.idle.starved_ns,
+            w.idle_ns,
+            "{what}: worker {}'s idle split adds up to its idle",
+            w.id
+        );
+    }
+    assert!(
+        ["timeline", "probes"].contains(&r.idle_split_from.as_str()),
+        "{what}: idle split from {}",
+        r.idle_split_from
+    );
+    for (name, p) in std::iter::once(("all", &r.response_ns))
+        .chain(r.groups.iter().map(|g| (g.name.as_str(), &g.response_ns)))
+    {
+        assert!(
+            p.p50 <= p.p90 && p.p90 <= p.p99 && p.p99 <= p.max && p.max <= r.makespan_ns,
+            "{what}: response percentiles of {name}: {p:?}, makespan {}",
+            r.makespan_ns
+        );
+    }
+    for g in r.groups.iter().filter(|g| g.attempts > 0) {
+        // Every attempt counted belongs to a task that ended, whose response covers it.
+        assert!(
+            g.response_ns.max >= g.max_ns,
+            "{what}: group {}'s longest response {} is shorter than its longest body {}",
+            g.name,
+            g.response_ns.max,
+            g.max_ns
+        );
+    }
     assert!(!r.interrupted, "{what}: not interrupted");
 }
