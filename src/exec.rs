@@ -126,6 +126,8 @@ pub struct WorkerStats {
     /// counts here, one with all empty at both does not, and a mixed one counts half (a
     /// parked worker woken by new work counts as starved: the work came at the wake).
     pub queued_elsewhere_ns: u64,
+    /// The part of `idle_ns` spent backing off (spinning or yielding), not parked.
+    pub spin_ns: u64,
     /// Task bodies' real time (speed 1.0).
     pub work_ns: u64,
     /// Attempts run to an outcome (one an interrupt cut short is not counted).
@@ -220,6 +222,7 @@ impl WorkerStats {
             overhead_ns: 0,
             idle_ns: 0,
             queued_elsewhere_ns: 0,
+            spin_ns: 0,
             work_ns: 0,
             tasks: 0,
             steals: 0,
@@ -250,12 +253,14 @@ impl WorkerStats {
         &mut self.groups[self.last.1].1
     }
 
-    /// Counts one finished attempt of group `g` that waited `wait_ns` and ran `body_ns`, as
-    /// the executor does (for tests and tools that build results by hand).
+    /// Counts one finished attempt of group `g` that waited `wait_ns` and ran `body_ns`, the
+    /// only attempt of its task (so it responded in their sum), as the executor does (for
+    /// tests and tools that build results by hand).
     pub fn record_attempt(&mut self, g: usize, wait_ns: u64, body_ns: u64) {
         let stats = self.group(g);
         stats.waits.record(wait_ns);
         stats.bodies.record(body_ns);
+        stats.responses.record(wait_ns + body_ns);
     }
 
     /// What this worker measured of group `g`, if it ran any of its attempts.
@@ -966,6 +971,9 @@ impl<P: Policy> Shared<'_, P> {
             st.queued_elsewhere_ns +=
                 idle_while_queued(queued_before, queued_after, sched_from - probed_at, parked);
             st.idle_ns += sched_from - t_idle;
+            if !parked {
+                st.spin_ns += sched_from - t_idle;
+            }
             rec.event(sched_from, Kind::Take, 0, 0, 0);
         }
         if announced {

@@ -11,9 +11,11 @@
 
 pub mod cli;
 pub mod compare;
+pub mod diagnose;
 pub mod escape;
 pub mod exec;
 pub mod export;
+pub mod fmt;
 pub mod kernels;
 pub mod output;
 pub mod plan;

@@ -458,6 +458,7 @@ fn decode(bytes: &[u8], name: &str) -> Result<Recording> {
         timeline,
     };
     check_waits(&recording, version)
+        .and_then(|()| check_idle_and_responses(&recording))
         .map_err(|what| anyhow!("{name}: {what}; the file is corrupt"))?;
     Ok(recording)
 }
@@ -875,6 +876,73 @@ fn check_waits(recording: &Recording, version: u32) -> Result<(), String> {
         return Err(format!(
             "the events' waits are {seen:?}, but the report says {:?}",
             report.wait_ns
+        ));
+    }
+    Ok(())
+}
+
+/// Checks each worker's idle split (its parts add up to its idle; exact ones match the
+/// events) and the response times (the events give every task's release and end, so every
+/// percentile must agree). Files from executors that kept neither have neither.
+fn check_idle_and_responses(recording: &Recording) -> Result<(), String> {
+    let report = recording.report();
+    let exact = match report.idle_split_from.as_str() {
+        "timeline" => Some(recording.timeline.idle_while_queued()),
+        "probes" => None,
+        // Written before idle was split: nothing to check.
+        "" => return check_responses(recording),
+        other => return Err(format!("the idle split is said to come from `{other}`")),
+    };
+    for w in &report.workers {
+        let split = w.idle;
+        if split.queued_elsewhere_ns + split.starved_ns != w.idle_ns || w.spinning_ns > w.idle_ns {
+            return Err(format!(
+                "core {}'s idle of {} ns is split into {} and {} ns, {} ns of it spinning",
+                w.id, w.idle_ns, split.queued_elsewhere_ns, split.starved_ns, w.spinning_ns
+            ));
+        }
+        if let Some(seen) = exact.as_ref().and_then(|e| e.get(w.id)) {
+            if (*seen).min(w.idle_ns) != split.queued_elsewhere_ns {
+                return Err(format!(
+                    "core {}'s events show {} ns idle while tasks were queued, but the report says {} ns",
+                    w.id, seen, split.queued_elsewhere_ns
+                ));
+            }
+        }
+    }
+    check_responses(recording)
+}
+
+/// Checks the report's response times against the events'.
+fn check_responses(recording: &Recording) -> Result<(), String> {
+    let report = recording.report();
+    let waits_exact = recording
+        .timeline
+        .attempts()
+        .all(|a| a.after.is_none_or(|e| e.task & (1 << 31) == 0));
+    let kept = report.response_ns != Percentiles::default()
+        || report
+            .groups
+            .iter()
+            .any(|g| g.response_ns != Percentiles::default());
+    if !kept || !waits_exact {
+        return Ok(());
+    }
+    let responses = recording.group_responses();
+    for (times, group) in responses.iter().zip(&report.groups) {
+        let seen = Percentiles::of(times);
+        if seen != group.response_ns {
+            return Err(format!(
+                "the events' responses in group {} are {seen:?}, but the report says {:?}",
+                group.name, group.response_ns
+            ));
+        }
+    }
+    let seen = Percentiles::of(&Times::merged(&responses));
+    if seen != report.response_ns {
+        return Err(format!(
+            "the events' responses are {seen:?}, but the report says {:?}",
+            report.response_ns
         ));
     }
     Ok(())

@@ -14,6 +14,9 @@ use crate::exec::{GroupStats, RunResult};
 use crate::plan::Plan;
 use crate::record::Outcome;
 use crate::times::Times;
+
+pub use crate::diagnose::{Diagnostic, PREEMPTED_WARNING};
+pub use crate::fmt::fmt_ns;
 use crate::workload::ResolvedMachine;
 
 /// The report's schema version.
@@ -100,35 +103,6 @@ pub struct MachineReport {
     pub pinned: bool,
 }
 
-/// One thing a run shows that its user should know.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// Stable, for tools: `oversubscribed`, `preempted`, ...
-    pub code: String,
-    /// `info` or `warning`.
-    pub severity: String,
-    /// A sentence with the measured figures.
-    pub message: String,
-}
-
-/// `warning [preempted]: the OS kept ...`, the message's control characters escaped: the
-/// line every text view prints.
-impl std::fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} [{}]: {}",
-            self.severity,
-            self.code,
-            printable(&self.message)
-        )
-    }
-}
-
-/// Share of the workers' time the OS kept them waiting for a CPU above which a run's figures
-/// judge the machine as much as the policy.
-pub const PREEMPTED_WARNING: f64 = 0.05;
-
 /// Task counts; `completed + failed + cancelled == total`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct TaskCounts {
@@ -180,6 +154,9 @@ pub struct WorkerReport {
     /// `idle_ns` split by cause.
     #[serde(default)]
     pub idle: IdleSplit,
+    /// The part of `idle_ns` spent backing off (spinning or yielding) instead of parked.
+    #[serde(default)]
+    pub spinning_ns: u64,
 }
 
 /// A worker's idle time by cause; the two add up to its `idle_ns`.
@@ -291,6 +268,7 @@ impl Report {
                         queued_elsewhere_ns: elsewhere,
                         starved_ns: idle_ns - elsewhere,
                     },
+                    spinning_ns: w.spin_ns.min(idle_ns),
                 }
             })
             .collect();
@@ -397,10 +375,15 @@ impl Report {
             utilisation: 0.0,
             diagnostics: Vec::new(),
             response_ns: Percentiles::of(&response),
-            idle_split_from: if exact.is_some() { "timeline" } else { "probes" }.to_string(),
+            idle_split_from: if exact.is_some() {
+                "timeline"
+            } else {
+                "probes"
+            }
+            .to_string(),
         };
         report.utilisation = report.computed_utilisation();
-        report.diagnostics = report.machine_diagnostics();
+        report.diagnostics = crate::diagnose::diagnose(&report.figures());
         report
     }
 
@@ -431,38 +414,44 @@ impl Report {
         preempted.filter(|_| total > 0.0).map(|p| p as f64 / total)
     }
 
-    /// What the machine did to the run, as diagnostics: more workers than cores, and workers
-    /// kept off their cores by the OS.
-    fn machine_diagnostics(&self) -> Vec<Diagnostic> {
-        let mut out = Vec::new();
-        let m = &self.machine;
-        if m.oversubscribed {
-            out.push(Diagnostic {
-                code: "oversubscribed".into(),
-                severity: "warning".into(),
-                message: format!(
-                    "{} workers on {} cores: the OS time-slices the workers, so a worker's waits, idle and scheduler time include time it spent off its core",
-                    m.workers, m.cores
-                ),
-            });
+    /// What the rules of [`crate::diagnose`] look at, from this report.
+    pub fn figures(&self) -> crate::diagnose::Figures {
+        crate::diagnose::Figures {
+            span_ns: self.makespan_ns,
+            cores: self.machine.cores,
+            workers: self
+                .workers
+                .iter()
+                .map(|w| crate::diagnose::WorkerFigures {
+                    busy_ns: w.busy_ns,
+                    idle_ns: w.idle_ns,
+                    queued_elsewhere_ns: w.idle.queued_elsewhere_ns,
+                    spinning_ns: w.spinning_ns,
+                })
+                .collect(),
+            attempts: self.workers.iter().map(|w| w.tasks).sum(),
+            work_ns: self.work_ns,
+            overhead_ns_per_task: self.overhead_ns_per_task,
+            idle_split_from: if self.idle_split_from == "timeline" {
+                "exact, from the recorded events"
+            } else {
+                "from the queues probed as each idle spell began and ended"
+            },
+            preempted: self.preempted_share().map(|share| {
+                let inside = self
+                    .workers
+                    .iter()
+                    .map(|w| w.preempted_busy_ns + w.preempted_overhead_ns)
+                    .sum();
+                (share, inside)
+            }),
+            bound: self.bound.clone(),
+            critical_path_ns: self.critical_path_ns,
+            critical_groups: self.critical_groups.clone(),
+            response_p99_ns: self.response_ns.p99,
+            failed: self.tasks.failed,
+            cancelled: self.tasks.cancelled,
         }
-        if let Some(share) = self.preempted_share().filter(|&s| s > PREEMPTED_WARNING) {
-            out.push(Diagnostic {
-                code: "preempted".into(),
-                severity: "warning".into(),
-                message: format!(
-                    "the OS kept the workers waiting for a CPU {:.1} % of their time (other programs, or more workers than cores): the scheduler's cost and the task times leave out the {} of it found inside their spans, but the makespan, idle time and waits include all of it, so they judge the machine as much as the policy",
-                    share * 100.0,
-                    fmt_ns(
-                        self.workers
-                            .iter()
-                            .map(|w| w.preempted_busy_ns + w.preempted_overhead_ns)
-                            .sum()
-                    )
-                ),
-            });
-        }
-        out
     }
 
     /// The headless summary table.
@@ -561,7 +550,11 @@ impl Report {
             fmt_ns(r.p99),
             fmt_ns(r.max),
         );
-        let elsewhere: u64 = self.workers.iter().map(|w| w.idle.queued_elsewhere_ns).sum();
+        let elsewhere: u64 = self
+            .workers
+            .iter()
+            .map(|w| w.idle.queued_elsewhere_ns)
+            .sum();
         let idle: u64 = self.workers.iter().map(|w| w.idle_ns).sum();
         if idle > 0 {
             let _ = writeln!(
@@ -570,11 +563,7 @@ impl Report {
                 fmt_ns(idle),
                 elsewhere as f64 * 100.0 / idle as f64,
                 (idle - elsewhere) as f64 * 100.0 / idle as f64,
-                if self.idle_split_from == "timeline" {
-                    "exact, from the recorded events"
-                } else {
-                    "from the queues probed at each idle spell's start and end"
-                }
+                self.figures().idle_split_from
             );
         }
         let _ = writeln!(out);
@@ -811,24 +800,8 @@ pub fn critical_attempts(
     wanted.iter().filter_map(|&g| longest[g]).collect()
 }
 
-/// A duration for people: `812 ns`, `12.3 µs`, `4.56 ms`, `1.23 s`.
-pub fn fmt_ns(ns: u64) -> String {
-    let x = ns as f64;
-    if ns < 1_000 {
-        format!("{ns} ns")
-    } else if ns < 1_000_000 {
-        format!("{:.1} µs", x / 1e3)
-    } else if ns < 1_000_000_000 {
-        format!("{:.2} ms", x / 1e6)
-    } else {
-        format!("{:.2} s", x / 1e9)
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::fmt_ns;
-
     #[test]
     fn many_speeds_are_written_as_runs() {
         use super::compact_speeds;
@@ -836,13 +809,5 @@ mod tests {
         assert_eq!(compact_speeds(std::iter::repeat_n(1.0, 1000)), "1000×1");
         let mixed = std::iter::repeat_n(1.0, 8).chain(std::iter::repeat_n(0.5, 8));
         assert_eq!(compact_speeds(mixed), "8×1, 8×0.5");
-    }
-
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(fmt_ns(812), "812 ns");
-        assert_eq!(fmt_ns(12_345), "12.3 µs");
-        assert_eq!(fmt_ns(4_560_000), "4.56 ms");
-        assert_eq!(fmt_ns(1_230_000_000), "1.23 s");
     }
 }

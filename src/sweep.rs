@@ -9,6 +9,7 @@
 //! within the task limit, and a sweep whose estimated time is plainly absurd is refused with
 //! the estimate, rather than discovered by waiting.
 
+use crate::fmt::fmt_duration;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -293,18 +294,6 @@ pub fn check(what: &Axis, policies: &[String], total_ns: u64) -> Result<()> {
     Ok(())
 }
 
-/// A long duration for people: `45 s`, `12 min`, `3.5 h`.
-fn fmt_duration(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s < 120.0 {
-        format!("{s:.0} s")
-    } else if s < 7_200.0 {
-        format!("{:.0} min", s / 60.0)
-    } else {
-        format!("{:.1} h", s / 3_600.0)
-    }
-}
-
 /// What a running sweep reports.
 pub enum Step<'a> {
     /// This runs now.
@@ -566,7 +555,7 @@ mod tests {
         };
         let e = check(&long, &all, 60_000_000_000).unwrap_err().to_string();
         assert!(e.contains("55 runs would take about"), "{e}");
-        assert!(e.contains("the limit is 10 min"), "{e}");
+        assert!(e.contains("the limit is 10.0 min"), "{e}");
         // One task of an hour is an hour, whatever the total asked for.
         let huge = Axis::Granularity {
             sizes: vec![3_600_000_000_000],
@@ -578,7 +567,7 @@ mod tests {
     #[test]
     fn long_durations_read_in_the_right_unit() {
         assert_eq!(fmt_duration(Duration::from_secs(45)), "45 s");
-        assert_eq!(fmt_duration(Duration::from_secs(2_040)), "34 min");
+        assert_eq!(fmt_duration(Duration::from_secs(2_040)), "34.0 min");
         assert_eq!(fmt_duration(Duration::from_secs(12_600)), "3.5 h");
     }
 }

@@ -5,6 +5,7 @@
 //! the functions that write them take those as input, so tests feed them synthetic reports and
 //! check the words.
 
+use crate::fmt::pct;
 use std::fmt::Write as _;
 
 use crate::exec::{self, RunOptions};
@@ -97,14 +98,6 @@ pub fn spans(plan: &Plan, timeline: &Timeline) -> (Vec<Span>, Vec<Vec<u64>>) {
         }
     }
     (spans, runs)
-}
-
-fn pct(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 * 100.0 / whole as f64
-    }
 }
 
 fn idlest(r: &Report) -> Option<&WorkerReport> {
@@ -425,6 +418,7 @@ mod tests {
             preempted_busy_ns: 0,
             preempted_overhead_ns: 0,
             idle: Default::default(),
+            spinning_ns: 0,
         }
     }
 

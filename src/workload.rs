@@ -5,6 +5,8 @@
 //! where the offending group is written), and what was expected. Everything that can be checked
 //! before a run is checked here, so a run never starts on a workload that cannot finish.
 
+use crate::fmt::fmt_duration;
+pub use crate::fmt::fmt_speed;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
@@ -759,29 +761,6 @@ impl Estimate {
     /// The largest of the bounds.
     pub fn least(&self) -> std::time::Duration {
         self.work.max(self.longest_task).max(self.arrivals)
-    }
-}
-
-/// A long duration for people: `12 s`, `3.5 min`, `26.7 h`, `41 days`.
-fn fmt_duration(d: std::time::Duration) -> String {
-    let s = d.as_secs_f64();
-    if s < 120.0 {
-        format!("{s:.0} s")
-    } else if s < 7_200.0 {
-        format!("{:.1} min", s / 60.0)
-    } else if s < 3.0 * 86_400.0 {
-        format!("{:.1} h", s / 3_600.0)
-    } else {
-        format!("{:.0} days", s / 86_400.0)
-    }
-}
-
-/// A speed for people: `0.5`, or `1e-9` for the tiny ones (not 300 zeros).
-pub fn fmt_speed(s: f64) -> String {
-    if s != 0.0 && s.abs() < 1e-3 {
-        format!("{s:e}")
-    } else {
-        format!("{s}")
     }
 }
 

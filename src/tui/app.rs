@@ -27,6 +27,10 @@ pub struct Finished {
     pub wait: Times,
     /// Ready → start, per group.
     pub group_waits: Vec<Times>,
+    /// Release → end of the last attempt, all groups.
+    pub response: Times,
+    /// Release → end, per group.
+    pub group_responses: Vec<Times>,
 }
 
 /// One run of this session, live or finished.
@@ -377,11 +381,14 @@ impl App {
             run.sample(sample);
         }
         let group_waits = recording.group_waits();
+        let group_responses = recording.group_responses();
         let end = report.makespan_ns;
         run.finished = Some(Finished {
             report,
             wait: Times::merged(&group_waits),
             group_waits,
+            response: Times::merged(&group_responses),
+            group_responses,
         });
         self.runs.push(run);
         self.queued_runs.clear();
@@ -405,12 +412,13 @@ impl App {
             &self.machine,
             result,
         );
-        let group_waits: Vec<Times> = result
+        let (group_waits, group_responses): (Vec<Times>, Vec<Times>) = result
             .group_stats(self.plan.groups.len())
             .into_iter()
-            .map(|g| g.waits)
-            .collect();
+            .map(|g| (g.waits, g.responses))
+            .unzip();
         let wait = Times::merged(&group_waits);
+        let response = Times::merged(&group_responses);
         if self.keep_events && self.runs.len() == 1 {
             self.kept_samples = result.samples.clone();
         }
@@ -419,6 +427,8 @@ impl App {
                 report,
                 wait,
                 group_waits,
+                response,
+                group_responses,
             });
         }
         self.conclude_lesson();
@@ -688,8 +698,59 @@ impl App {
     pub fn refresh_diagnostics(&mut self) {
         self.diagnostics = self
             .current()
-            .map(|run| super::view::diagnostics(self, run))
+            .map(|run| self.diagnostics_of(run))
             .unwrap_or_default();
+    }
+
+    /// The diagnostics of `run`: its report's when it is over (the same list the summary and
+    /// the JSON have), else the same rules over its figures so far.
+    pub fn diagnostics_of(&self, run: &RunView) -> Vec<String> {
+        let list = match &run.finished {
+            Some(f) => f.report.diagnostics.clone(),
+            None => crate::diagnose::diagnose(&self.live_figures(run)),
+        };
+        list.iter().map(ToString::to_string).collect()
+    }
+
+    /// What the diagnostics look at in a run still going: the lanes' totals so far, and for
+    /// idle while work was queued, each worker's idle share over every queue sample that saw
+    /// ready tasks waiting.
+    pub fn live_figures(&self, run: &RunView) -> crate::diagnose::Figures {
+        let span_ns = run.now_ns();
+        let lanes = &run.lanes.lanes;
+        let queued_elsewhere = |w: usize| -> u64 {
+            let mut from = 0;
+            let mut sum = 0.0;
+            for &(t, depth) in &run.depth {
+                if depth > 0 && t > from {
+                    let idle = run.lanes.cells(w, from, t - from, 1, t)[0].idle;
+                    sum += f64::from(idle) * (t - from) as f64;
+                }
+                from = t;
+            }
+            sum as u64
+        };
+        let tasks: u64 = lanes.iter().map(|l| l.tasks).sum();
+        let overhead: u64 = lanes.iter().map(|l| l.overhead_ns).sum();
+        crate::diagnose::Figures {
+            span_ns,
+            cores: self.cores,
+            workers: lanes
+                .iter()
+                .enumerate()
+                .map(|(w, l)| crate::diagnose::WorkerFigures {
+                    busy_ns: l.busy_ns,
+                    idle_ns: l.idle_ns,
+                    queued_elsewhere_ns: queued_elsewhere(w).min(l.idle_ns),
+                    spinning_ns: l.spin_ns,
+                })
+                .collect(),
+            attempts: tasks,
+            work_ns: lanes.iter().map(|l| l.busy_ns).sum(),
+            overhead_ns_per_task: overhead.checked_div(tasks).unwrap_or(0),
+            idle_split_from: "estimated from the queue samples so far",
+            ..crate::diagnose::Figures::default()
+        }
     }
 
     /// The state word of the header.
@@ -793,6 +854,8 @@ mod tests {
             report: dummy_report(),
             wait: Times::new(),
             group_waits: vec![],
+            response: Times::new(),
+            group_responses: vec![],
         });
         assert_eq!(a.state(), "done");
         a.apply(Action::SlowReplay);

@@ -286,7 +286,7 @@ fn finished_run_fills_the_panels() {
     app.apply(Action::ToggleGroups);
     let terminal = draw(&app, 160, 50);
     let text = rows(terminal.backend().buffer()).join("\n");
-    assert!(text.contains("wait by group (g)"), "{text}");
+    assert!(text.contains("wait · response by group (g)"), "{text}");
     insta::assert_snapshot!("finished_panels_by_group", terminal.backend());
 }
 
@@ -815,4 +815,26 @@ fn text_from_the_file_reaches_the_screen_with_its_control_characters_escaped() {
         "{screen}"
     );
     assert!(screen.contains("lab\\u{1b}]0;title\\u{7}"), "{screen}");
+}
+
+/// The histogram shows every decade up to the longest wait, however few rows it has: the
+/// lowest decades fold into the first row shown, never the tail away.
+#[test]
+fn the_wait_histogram_keeps_its_tail_in_few_rows() {
+    let mut wait = crate::times::Times::new();
+    for ns in [5, 50, 500, 5_000, 50_000, 500_000, 12_000_000] {
+        wait.record(ns);
+    }
+    let mut response = crate::times::Times::new();
+    response.record(20_000_000);
+    let rows = super::view::decade_rows(&wait, &response, 3);
+    let labels: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(labels, ["<1ms", "<10ms", "<100ms"], "{rows:?}");
+    // The first row holds the six waits below 1 ms; the tail its one; the response its own.
+    assert_eq!(rows[0].1, 1.0);
+    assert!((rows[2].1 - 1.0 / 6.0).abs() < 1e-9, "{rows:?}");
+    assert_eq!(rows[2].2, 1.0);
+    let all = super::view::decade_rows(&wait, &response, 20);
+    assert_eq!(all.len(), 8, "{all:?}");
+    assert_eq!(all[0].0, "<10ns");
 }

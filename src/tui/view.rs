@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Sparkline, Widget, Wrap
 use super::app::{App, Overlay, RunView};
 use super::lanes::{Cell, Lane, LaneTotals};
 use crate::report::fmt_ns;
+use crate::times::Times;
 
 /// The smallest screen the layout fits.
 pub const MIN_WIDTH: u16 = 80;
@@ -27,6 +28,9 @@ const GROUP_COLORS: [Color; 8] = [
     Color::LightMagenta,
 ];
 const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+/// Without colour, a task body shows its group by glyph (at a cell at least half busy; a
+/// lighter one shows its share by height as with colour).
+const GROUP_GLYPHS: [char; 8] = ['█', '▓', '▒', '#', '%', '@', '&', '='];
 const IDLE: char = '·';
 const OVERHEAD: char = '░';
 const BLOCKED: char = '─';
@@ -46,6 +50,16 @@ impl App {
 
     fn group_style(&self, group: u16) -> Style {
         self.style(Style::default().fg(GROUP_COLORS[group as usize % GROUP_COLORS.len()]))
+    }
+
+    /// The glyph that names `group` in legends: a coloured block, or without colour one
+    /// glyph per group.
+    fn group_glyph(&self, group: u16) -> char {
+        if self.no_color {
+            GROUP_GLYPHS[group as usize % GROUP_GLYPHS.len()]
+        } else {
+            '█'
+        }
     }
 }
 
@@ -338,6 +352,9 @@ impl App {
         }
         if work >= 1.0 / 16.0 {
             let level = ((work * 8.0).ceil() as usize).clamp(1, 8) - 1;
+            if self.no_color && level >= 3 {
+                return (self.group_glyph(c.group), Style::default());
+            }
             return (BLOCKS[level], self.group_style(c.group));
         }
         if c.overhead >= c.idle {
@@ -436,7 +453,10 @@ impl App {
     fn legend(&self, label_width: usize) -> Line<'static> {
         let mut spans = vec![Span::raw(format!("{:label_width$}", ""))];
         for (g, group) in self.plan.groups.iter().enumerate().take(8) {
-            spans.push(Span::styled("█", self.group_style(g as u16)));
+            spans.push(Span::styled(
+                self.group_glyph(g as u16).to_string(),
+                self.group_style(g as u16),
+            ));
             spans.push(Span::raw(format!(" {}  ", group.name)));
         }
         spans.push(Span::styled(
@@ -476,7 +496,8 @@ impl App {
         self.render_granularity(run, gran, buf);
         self.render_queues(run, queues, buf);
         self.render_wait(run, wait, buf);
-        let lines: Vec<Line> = diagnostics(self, run)
+        let lines: Vec<Line> = self
+            .diagnostics_of(run)
             .into_iter()
             .map(|d| Line::from(format!("⚠ {d}")))
             .collect();
@@ -500,7 +521,7 @@ impl App {
                 fmt_ns(t.overhead_per_task())
             )),
             Line::from(format!(
-                "overhead / busy    {:.1} %",
+                "overhead / work    {:.1} %",
                 t.overhead_share() * 100.0
             )),
             Line::from(format!("mean task          {}", fmt_ns(t.mean_task()))),
@@ -549,9 +570,9 @@ impl App {
 
     fn render_wait(&self, run: &RunView, area: Rect, buf: &mut Buffer) {
         let title = if self.view.by_group {
-            " wait by group (g) "
+            " wait · response by group (g) "
         } else {
-            " wait ready→start (g) "
+            " wait ▇ · response ▒ (g) "
         };
         let Some(f) = &run.finished else {
             Paragraph::new("measured when the run ends")
@@ -561,44 +582,38 @@ impl App {
         };
         let mut lines = Vec::new();
         if self.view.by_group {
+            lines.push(Line::from("p99 of wait / of response"));
             for (g, group) in self.plan.groups.iter().enumerate() {
-                let h = &f.group_waits[g];
+                let (wait, response) = (&f.group_waits[g], &f.group_responses[g]);
                 lines.push(Line::from(vec![
-                    Span::styled("█ ", self.group_style(g as u16)),
+                    Span::styled(
+                        format!("{} ", self.group_glyph(g as u16)),
+                        self.group_style(g as u16),
+                    ),
                     Span::raw(format!(
-                        "{:<8.8} p50 {} p99 {}",
+                        "{:<8.8} {} / {}",
                         group.name,
-                        fmt_ns(h.quantile(0.5)),
-                        fmt_ns(h.quantile(0.99))
+                        fmt_ns(wait.quantile(0.99)),
+                        fmt_ns(response.quantile(0.99))
                     )),
                 ]));
             }
         } else {
-            let h = &f.wait;
-            lines.push(Line::from(format!(
-                "p50 {}  p90 {}",
-                fmt_ns(h.quantile(0.5)),
-                fmt_ns(h.quantile(0.9)),
-            )));
-            lines.push(Line::from(format!(
-                "p99 {}  max {}",
-                fmt_ns(h.quantile(0.99)),
-                fmt_ns(h.max())
-            )));
-            // A bar per power of ten of waiting time.
-            let mut buckets = [0u64; 10];
-            for (value, count) in h.counts() {
-                let decade = (value.max(1) as f64).log10().floor() as usize;
-                buckets[decade.min(9)] += count;
+            for (name, h) in [("wait", &f.wait), ("resp", &f.response)] {
+                lines.push(Line::from(format!(
+                    "{name} p50 {} p99 {}",
+                    fmt_ns(h.quantile(0.5)),
+                    fmt_ns(h.quantile(0.99)),
+                )));
             }
-            let most = buckets.iter().copied().max().unwrap_or(0).max(1);
-            const BOUNDS: [&str; 10] = [
-                "10ns", "100ns", "1µs", "10µs", "100µs", "1ms", "10ms", "100ms", "1s", "≥1s",
-            ];
-            let bar_width = (area.width as usize).saturating_sub(10);
-            for (d, &count) in buckets.iter().enumerate().filter(|(_, c)| **c > 0) {
-                let len = (count as f64 / most as f64 * bar_width as f64).ceil() as usize;
-                lines.push(Line::from(format!("<{:<6} {}", BOUNDS[d], "▇".repeat(len))));
+            let rows = (area.height as usize).saturating_sub(2 + lines.len());
+            let bar_width = (area.width as usize).saturating_sub(11) / 2;
+            for (label, wait, response) in decade_rows(&f.wait, &f.response, rows) {
+                lines.push(Line::from(format!(
+                    "{label:<7} {:<bar_width$} {}",
+                    "▇".repeat((wait * bar_width as f64).ceil() as usize),
+                    "▒".repeat((response * bar_width as f64).ceil() as usize),
+                )));
             }
         }
         Paragraph::new(lines)
@@ -836,12 +851,52 @@ fn average(rows: impl Iterator<Item = Vec<Cell>>) -> Vec<Cell> {
         .collect()
 }
 
+/// Rows of a histogram of `wait` and `response` by powers of ten, at most `rows` of them:
+/// each row's label (the decade's upper bound, `<10µs`) and the two distributions' shares
+/// there, scaled so the fullest row of each is 1. Every row from the lowest decade holding a
+/// value to the highest is shown, so the tail (the p99) is never cut off; when there are more
+/// than `rows`, the lowest ones are folded into the first row shown (which still counts what
+/// lies below its bound).
+pub fn decade_rows(wait: &Times, response: &Times, rows: usize) -> Vec<(String, f64, f64)> {
+    const BOUNDS: [&str; 11] = [
+        "<10ns", "<100ns", "<1µs", "<10µs", "<100µs", "<1ms", "<10ms", "<100ms", "<1s", "<10s",
+        "≥10s",
+    ];
+    let buckets = |h: &Times| {
+        let mut b = [0u64; 11];
+        for (value, count) in h.counts() {
+            let decade = (value.max(1) as f64).log10().floor() as usize;
+            b[decade.min(10)] += count;
+        }
+        b
+    };
+    let (mut w, mut r) = (buckets(wait), buckets(response));
+    let used = |d: &usize| w[*d] > 0 || r[*d] > 0;
+    let (Some(low), Some(high)) = ((0..11).find(used), (0..11).rfind(used)) else {
+        return Vec::new();
+    };
+    let low = low.max((high + 1).saturating_sub(rows.max(1)));
+    for d in 0..low {
+        w[low] += w[d];
+        r[low] += r[d];
+    }
+    let most = |b: &[u64; 11]| b[low..=high].iter().copied().max().unwrap_or(0).max(1) as f64;
+    let (wm, rm) = (most(&w), most(&r));
+    (low..=high)
+        .map(|d| (BOUNDS[d].to_string(), w[d] as f64 / wm, r[d] as f64 / rm))
+        .collect()
+}
+
 /// A run's totals over all workers, live or final.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Totals {
     /// Task body time.
     pub busy_ns: u64,
-    /// Scheduler time.
+    /// Task bodies' own time: the report's `work_ns` once the run is over (emulated
+    /// slowdown and preemption left out), the body time so far while it goes on.
+    pub work_ns: u64,
+    /// Scheduler time, less what the OS held the workers off their cores inside it once the
+    /// run is over (as the report's cost per task has it).
     pub overhead_ns: u64,
     /// Idle time.
     pub idle_ns: u64,
@@ -858,14 +913,14 @@ impl Totals {
         self.overhead_ns.checked_div(self.tasks).unwrap_or(0)
     }
     fn overhead_share(&self) -> f64 {
-        if self.busy_ns == 0 {
+        if self.work_ns == 0 {
             0.0
         } else {
-            self.overhead_ns as f64 / self.busy_ns as f64
+            self.overhead_ns as f64 / self.work_ns as f64
         }
     }
     fn mean_task(&self) -> u64 {
-        self.busy_ns.checked_div(self.tasks).unwrap_or(0)
+        self.work_ns.checked_div(self.tasks).unwrap_or(0)
     }
 }
 
@@ -877,7 +932,12 @@ pub fn totals(run: &RunView) -> Totals {
             let r = &f.report;
             Totals {
                 busy_ns: r.workers.iter().map(|w| w.busy_ns).sum(),
-                overhead_ns: r.workers.iter().map(|w| w.overhead_ns).sum(),
+                work_ns: r.work_ns,
+                overhead_ns: r
+                    .workers
+                    .iter()
+                    .map(|w| w.overhead_ns - w.preempted_overhead_ns)
+                    .sum(),
                 idle_ns: r.workers.iter().map(|w| w.idle_ns).sum(),
                 tasks: r.workers.iter().map(|w| w.tasks).sum(),
                 span_ns: r.makespan_ns,
@@ -886,6 +946,7 @@ pub fn totals(run: &RunView) -> Totals {
         }
         None => Totals {
             busy_ns: run.lanes.lanes.iter().map(|l| l.busy_ns).sum(),
+            work_ns: run.lanes.lanes.iter().map(|l| l.busy_ns).sum(),
             overhead_ns: run.lanes.lanes.iter().map(|l| l.overhead_ns).sum(),
             idle_ns: run.lanes.lanes.iter().map(|l| l.idle_ns).sum(),
             tasks: run.lanes.lanes.iter().map(|l| l.tasks).sum(),
@@ -916,93 +977,4 @@ pub fn verdict(t: &Totals, workers: usize) -> String {
             share * 100.0
         )
     }
-}
-
-/// Warnings computed from the run, each short enough to act on.
-pub fn diagnostics(app: &App, run: &RunView) -> Vec<String> {
-    let mut out = Vec::new();
-    let t = totals(run);
-    let workers = app.machine.workers().max(1) as u64;
-    let capacity = (t.span_ns * workers).max(1) as f64;
-    let idle_share = t.idle_ns as f64 / capacity;
-    // Samples at which tasks waited in queues while some core sat idle over the last tick.
-    let waiting: Vec<&(u64, u64)> = run.depth.iter().filter(|(_, depth)| *depth > 0).collect();
-    let starved = waiting
-        .iter()
-        .filter(|(t, _)| {
-            let from = t.saturating_sub(10_000_000);
-            (0..run.lanes.lanes.len())
-                .any(|w| run.lanes.cells(w, from, (t - from).max(1), 1, *t)[0].idle > 0.5)
-        })
-        .count();
-    if idle_share > 0.1 && starved * 4 > run.depth.len().max(1) {
-        out.push(format!(
-            "cores sat idle while tasks waited in queues ({starved} of {} samples): the policy does not move work to them",
-            run.depth.len()
-        ));
-    }
-    if t.tasks > 0 && t.mean_task() < 10 * t.overhead_per_task() {
-        out.push(format!(
-            "tasks ({}) are shorter than 10× their scheduling cost ({}): make them bigger",
-            fmt_ns(t.mean_task()),
-            fmt_ns(t.overhead_per_task())
-        ));
-    }
-    let busy: Vec<(usize, u64)> = run
-        .lanes
-        .lanes
-        .iter()
-        .map(|l| l.busy_ns)
-        .enumerate()
-        .collect();
-    if let (Some(max), Some(min)) = (
-        busy.iter().max_by_key(|b| b.1),
-        busy.iter().min_by_key(|b| b.1),
-    ) {
-        let span = t.span_ns.max(1) as f64;
-        if (max.1 - min.1) as f64 > 0.2 * span {
-            out.push(format!(
-                "imbalance: core {} busy {:.0}%, core {} only {:.0}%",
-                max.0,
-                max.1 as f64 * 100.0 / span,
-                min.0,
-                min.1 as f64 * 100.0 / span
-            ));
-        }
-    }
-    for (w, lane) in run.lanes.lanes.iter().enumerate() {
-        if lane.spin_ns > 20_000_000 && lane.spin_ns * 2 > lane.idle_ns {
-            out.push(format!(
-                "core {w} burned {} spinning while idle instead of parking",
-                fmt_ns(lane.spin_ns)
-            ));
-            break;
-        }
-    }
-    if let Some(f) = &run.finished {
-        let r = &f.report;
-        // What the machine did (the report's own list: the same as the summary's).
-        for d in &r.diagnostics {
-            out.push(format!(
-                "{}: {}",
-                d.code,
-                crate::escape::printable(&d.message)
-            ));
-        }
-        if r.critical_path_ns as f64 > 0.8 * r.makespan_ns as f64 && r.workers.len() > 1 {
-            out.push(format!(
-                "the critical path ({}{}) is {:.0}% of the run: more cores would not make it faster",
-                fmt_ns(r.critical_path_ns),
-                if r.critical_groups.len() > 1 { format!(", {}", r.critical_groups.join(" → ")) } else { String::new() },
-                r.critical_path_ns as f64 * 100.0 / r.makespan_ns.max(1) as f64
-            ));
-        }
-        if r.tasks.failed > 0 {
-            out.push(format!(
-                "{} tasks failed, {} dependents cancelled",
-                r.tasks.failed, r.tasks.cancelled
-            ));
-        }
-    }
-    out
 }
