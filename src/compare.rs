@@ -67,6 +67,13 @@ pub struct PolicySummary {
     pub overhead_pct: Spread,
     /// p99 ready → start wait, ns.
     pub p99_wait_ns: Spread,
+    /// p99 release → end response, ns.
+    #[serde(default)]
+    pub p99_response_ns: Spread,
+    /// Some group's tasks arrive over time: the arrivals fix the makespan, so the responses
+    /// are judged too.
+    #[serde(default)]
+    pub arrivals: bool,
     /// Runs in which the OS kept the workers off their cores for long (`preempted` fired):
     /// their figures judge the machine as much as the policy.
     #[serde(default)]
@@ -101,6 +108,10 @@ pub fn summarize(reports: &[Report]) -> Vec<PolicySummary> {
                 idle_pct: Spread::of(runs.iter().map(|r| share(r, |w| w.idle_ns))),
                 overhead_pct: Spread::of(runs.iter().map(|r| share(r, |w| w.overhead_ns))),
                 p99_wait_ns: Spread::of(runs.iter().map(|r| r.wait_ns.p99 as f64)),
+                p99_response_ns: Spread::of(runs.iter().map(|r| r.response_ns.p99 as f64)),
+                arrivals: runs
+                    .iter()
+                    .any(|r| r.groups.iter().any(|g| g.arrives_over_time)),
                 preempted_runs: runs
                     .iter()
                     .filter(|r| r.diagnostics.iter().any(|d| d.code == "preempted"))
@@ -115,11 +126,26 @@ pub fn summarize(reports: &[Report]) -> Vec<PolicySummary> {
         .collect()
 }
 
-/// Which differences between the fastest policy and the others are real, in words.
+/// Which differences between the best policy and the others are real, in words: by makespan,
+/// and for workloads whose tasks arrive over time (where the arrivals fix the makespan) by
+/// p99 response time as well.
 pub fn verdicts(summary: &[PolicySummary]) -> Vec<String> {
+    let mut out = judge(summary, "makespan", |s| &s.makespan_ns);
+    if summary.iter().any(|s| s.arrivals) {
+        out.extend(judge(summary, "p99 response", |s| &s.p99_response_ns));
+    }
+    out
+}
+
+/// The verdicts on one metric (smaller is better), each policy against the best.
+fn judge(
+    summary: &[PolicySummary],
+    metric: &str,
+    of: fn(&PolicySummary) -> &Spread,
+) -> Vec<String> {
     let Some(best) = summary
         .iter()
-        .min_by(|a, b| a.makespan_ns.median.total_cmp(&b.makespan_ns.median))
+        .min_by(|a, b| of(a).median.total_cmp(&of(b).median))
     else {
         return Vec::new();
     };
@@ -127,7 +153,8 @@ pub fn verdicts(summary: &[PolicySummary]) -> Vec<String> {
         .iter()
         .filter(|s| s.policy != best.policy)
         .map(|s| {
-            let ratio = s.makespan_ns.median / best.makespan_ns.median.max(1.0);
+            let (mine, theirs) = (of(best), of(s));
+            let ratio = theirs.median / mine.median.max(1.0);
             let busy = best.preempted_runs + s.preempted_runs;
             if busy > 0 {
                 // Spreads measured while the OS held the workers off their cores tell how busy
@@ -138,23 +165,23 @@ pub fn verdicts(summary: &[PolicySummary]) -> Vec<String> {
                     .chain(s.preempted_pct_max)
                     .fold(0.0, f64::max);
                 format!(
-                    "{} and {}: no verdict, the machine was busy: in {busy} of their {} runs the OS kept the workers waiting for a CPU (up to {most:.0} % of their time); compare on a quieter machine or with fewer workers",
+                    "{} and {} ({metric}): no verdict, the machine was busy: in {busy} of their {} runs the OS kept the workers waiting for a CPU (up to {most:.0} % of their time); compare on a quieter machine or with fewer workers",
                     best.policy,
                     s.policy,
                     best.runs + s.runs
                 )
-            } else if best.makespan_ns.overlaps(&s.makespan_ns) {
+            } else if mine.overlaps(theirs) {
                 format!(
-                    "{} and {} are inside the noise: their makespans overlap ({} runs each)",
+                    "{} and {} are inside the noise on {metric}: their ranges overlap ({} runs each)",
                     best.policy, s.policy, s.runs
                 )
             } else {
                 format!(
-                    "{} beats {} beyond the noise: median {} vs {} ({:.0}% longer), ranges apart",
+                    "{} beats {} beyond the noise on {metric}: median {} vs {} ({:.0}% longer), ranges apart",
                     best.policy,
                     s.policy,
-                    fmt_ns(best.makespan_ns.median as u64),
-                    fmt_ns(s.makespan_ns.median as u64),
+                    fmt_ns(mine.median as u64),
+                    fmt_ns(theirs.median as u64),
                     (ratio - 1.0) * 100.0
                 )
             }
@@ -172,6 +199,7 @@ pub fn table(summary: &[PolicySummary]) -> String {
         "idle %".to_string(),
         "overhead %".to_string(),
         "p99 wait".to_string(),
+        "p99 response".to_string(),
     ]];
     for s in summary {
         let ns = |x: f64| fmt_ns(x as u64);
@@ -199,9 +227,15 @@ pub fn table(summary: &[PolicySummary]) -> String {
                 s.overhead_pct.median, s.overhead_pct.min, s.overhead_pct.max
             ),
             ns(s.p99_wait_ns.median),
+            format!(
+                "{} [{}–{}]",
+                ns(s.p99_response_ns.median),
+                ns(s.p99_response_ns.min),
+                ns(s.p99_response_ns.max)
+            ),
         ]);
     }
-    let widths: Vec<usize> = (0..7)
+    let widths: Vec<usize> = (0..8)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
@@ -249,6 +283,8 @@ mod tests {
             idle_pct: s,
             overhead_pct: s,
             p99_wait_ns: s,
+            p99_response_ns: s,
+            arrivals: false,
             preempted_runs: 0,
             preempted_pct_max: None,
         }
@@ -266,7 +302,10 @@ mod tests {
             summary("rr", &[200e6, 210e6]),
             summary("steal", &[100e6, 104e6]),
         ]);
-        assert!(v[0].starts_with("steal beats rr beyond the noise"), "{v:?}");
+        assert!(
+            v[0].starts_with("steal beats rr beyond the noise on makespan"),
+            "{v:?}"
+        );
         assert!(
             v[0].contains("100% longer") || v[0].contains("101% longer"),
             "{v:?}"
@@ -283,5 +322,26 @@ mod tests {
         assert!(v[0].contains("no verdict, the machine was busy"), "{v:?}");
         assert!(v[0].contains("up to 32 %"), "{v:?}");
         assert!(!v[0].contains("beyond the noise"), "{v:?}");
+    }
+
+    #[test]
+    fn arrival_driven_runs_are_judged_by_response_too() {
+        // Arrivals fix the makespan (the same for both); the responses tell them apart.
+        let mut fifo = summary("fifo", &[300e6, 301e6]);
+        let mut rr = summary("rr", &[300e6, 302e6]);
+        fifo.p99_response_ns = Spread::of([1.9e6, 2.0e6]);
+        rr.p99_response_ns = Spread::of([7.0e6, 7.2e6]);
+        fifo.arrivals = true;
+        rr.arrivals = true;
+        let v = verdicts(&[fifo.clone(), rr.clone()]);
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert!(v[0].contains("inside the noise on makespan"), "{v:?}");
+        assert!(
+            v[1].starts_with("fifo beats rr beyond the noise on p99 response"),
+            "{v:?}"
+        );
+        fifo.arrivals = false;
+        rr.arrivals = false;
+        assert_eq!(verdicts(&[fifo, rr]).len(), 1);
     }
 }
