@@ -893,6 +893,30 @@ fn check_idle_and_responses(recording: &Recording) -> Result<(), String> {
         "" => return check_responses(recording),
         other => return Err(format!("the idle split is said to come from `{other}`")),
     };
+    // Figures derived from others, in files that have them.
+    if (report.utilisation - report.computed_utilisation()).abs() > 1e-9 {
+        return Err(format!(
+            "the report's utilisation {} is not what its workers' times make, {}",
+            report.utilisation,
+            report.computed_utilisation()
+        ));
+    }
+    for (g, group) in report.groups.iter().enumerate() {
+        if recording.plan.groups.get(g).map(|p| p.timed) != Some(group.arrives_over_time) {
+            return Err(format!(
+                "the report says group {} {} over time, the workload says otherwise",
+                group.name,
+                if group.arrives_over_time {
+                    "arrives"
+                } else {
+                    "does not arrive"
+                }
+            ));
+        }
+    }
+    if report.diagnostics != crate::diagnose::diagnose(&report.figures()) {
+        return Err("the report's diagnostics are not what its figures make".into());
+    }
     for w in &report.workers {
         let split = w.idle;
         if split.queued_elsewhere_ns + split.starved_ns != w.idle_ns || w.spinning_ns > w.idle_ns {

@@ -388,7 +388,7 @@ impl Report {
     }
 
     /// Time computing over workers × makespan (see [`Report::utilisation`]).
-    fn computed_utilisation(&self) -> f64 {
+    pub fn computed_utilisation(&self) -> f64 {
         let total = self.makespan_ns as f64 * self.workers.len() as f64;
         let computing: u64 = self
             .workers

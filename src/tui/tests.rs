@@ -838,3 +838,34 @@ fn the_wait_histogram_keeps_its_tail_in_few_rows() {
     assert_eq!(all.len(), 8, "{all:?}");
     assert_eq!(all[0].0, "<10ns");
 }
+
+/// The smallest screen the layout allows still shows every core of a small run, the whole
+/// legend and the whole help; the span's label never runs into the statistics' header.
+#[test]
+fn a_small_screen_shows_every_core_the_legend_and_the_help() {
+    let mut app = app_with(&workers(4), "steal");
+    play_finished(&mut app, 10);
+    let screen = rows(draw(&app, 80, 24).backend().buffer());
+    for w in 0..4 {
+        assert!(
+            screen.iter().any(|l| l.starts_with(&format!("core {w} "))),
+            "core {w} is not shown:\n{}",
+            screen.join("\n")
+        );
+    }
+    let text = screen.join("\n");
+    assert!(text.contains("▼ its bound"), "{text}");
+    assert!(text.contains("critical path (underlined)"), "{text}");
+    let header = screen
+        .iter()
+        .find(|l| l.contains("span"))
+        .expect("the span is marked");
+    assert!(
+        header.contains("  busy  idle   ovh  tasks steals"),
+        "{header}"
+    );
+    app.apply(Action::ToggleHelp);
+    let text = rows(draw(&app, 80, 24).backend().buffer()).join("\n");
+    assert!(text.contains("t again for the next"), "{text}");
+    assert!(text.contains("+ -  zoom, wheel"), "{text}");
+}

@@ -75,20 +75,43 @@ impl Widget for &App {
                 .render(area, buf);
             return;
         }
-        // Up to ten runs (the latest), a header line and the borders, when the screen has room
-        // for them beside a timeline of every core.
-        let spare = area
-            .height
-            .saturating_sub(3 + 9 + 1 + self.rows().len() as u16 + 5);
-        let runs_rows = if self.lesson.is_some() {
-            spare.clamp(4, 6) + 2
+        // The timeline first: every core's row when they fit (at least four), with its header,
+        // axis, legend and border; then the panels (9 lines, down to 6), then up to ten runs
+        // (the latest) with their header and borders, or the lesson.
+        let rows = self.rows().len() as u16;
+        let legend = self.legend_lines(area.width).len() as u16;
+        // The title, the statistics' header, the axis, the legend and the bottom border.
+        let least_timeline = rows.min(4) + 4 + legend;
+        let room = area.height.saturating_sub(3 + 1);
+        let (mut panels, mut runs_rows) = if self.lesson.is_some() {
+            (9, 8)
         } else {
-            (self.runs.len().clamp(1, 10) as u16).min(spare.max(2)) + 3
+            (9, self.runs.len().clamp(1, 10) as u16 + 3)
         };
+        let spare = room.saturating_sub(panels + rows + 4 + legend);
+        runs_rows = runs_rows.min(spare.max(4));
+        // A table needs its borders, its header and a row: below that it is left out (a
+        // lesson's text is kept, it is the point of the lesson).
+        let least_runs = 4;
+        while room.saturating_sub(panels + runs_rows) < least_timeline {
+            if runs_rows > least_runs {
+                runs_rows -= 1;
+            } else if panels > 6 {
+                panels -= 1;
+            } else if runs_rows > 0 && self.lesson.is_none() {
+                runs_rows = 0;
+            } else {
+                break;
+            }
+        }
+        // What leaving the table out freed goes back to the panels.
+        while panels < 9 && room.saturating_sub(panels + runs_rows) > least_timeline {
+            panels += 1;
+        }
         let [header, timeline, panels, runs, footer] = Layout::vertical([
             Constraint::Length(3),
-            Constraint::Min(6),
-            Constraint::Length(9),
+            Constraint::Min(least_timeline.min(room)),
+            Constraint::Length(panels),
             Constraint::Length(runs_rows),
             Constraint::Length(1),
         ])
@@ -236,7 +259,10 @@ impl App {
         let until = self.shown_until();
         // A header line, then the rows, then the axis and the legend (and a scroll hint when
         // the rows do not all fit).
-        let mut visible = (inner.height as usize).saturating_sub(3).max(1);
+        let legend = self.legend_lines(area.width);
+        let mut visible = (inner.height as usize)
+            .saturating_sub(2 + legend.len())
+            .max(1);
         if rows.len() > visible {
             visible = visible.saturating_sub(1).max(1);
         }
@@ -257,14 +283,22 @@ impl App {
             .filter(|&b| b > 0 && b >= from && b <= until)
         {
             let col = ((bound - from) / per_cell) as usize;
-            let text = format!("▼ span {}", fmt_ns(bound));
-            let room = (width + 1).saturating_sub(col);
-            if col < width {
+            // To the right of the mark when it fits before the statistics' header, else to
+            // its left, ending at the mark.
+            let right = format!("▼ span {}", fmt_ns(bound));
+            let left = format!("span {} ▼", fmt_ns(bound));
+            let len = right.chars().count();
+            let at = if col + len <= width {
+                Some((col, right))
+            } else {
+                (col + 1).checked_sub(len).map(|start| (start, left))
+            };
+            if let Some((start, text)) = at.filter(|_| col < width) {
                 buf.set_stringn(
-                    x0 + (label_width + col) as u16,
+                    x0 + (label_width + start) as u16,
                     y,
                     text,
-                    room,
+                    len,
                     Style::default().add_modifier(Modifier::BOLD),
                 );
             }
@@ -316,7 +350,7 @@ impl App {
             )));
         }
         tail.push(self.axis(from, per_cell, width, label_width));
-        tail.push(self.legend(label_width));
+        tail.extend(legend);
         let rest = Rect::new(
             x0,
             y,
@@ -450,38 +484,67 @@ impl App {
         ))
     }
 
-    fn legend(&self, label_width: usize) -> Line<'static> {
-        let mut spans = vec![Span::raw(format!("{:label_width$}", ""))];
+    /// The legend, its items packed into as many lines of `screen_width` as they need (after
+    /// the rows' labels), so that none is cut.
+    fn legend_lines(&self, screen_width: u16) -> Vec<Line<'static>> {
+        let label_width = label_width(&self.rows());
+        let mut items: Vec<Vec<Span<'static>>> = Vec::new();
         for (g, group) in self.plan.groups.iter().enumerate().take(8) {
-            spans.push(Span::styled(
-                self.group_glyph(g as u16).to_string(),
-                self.group_style(g as u16),
-            ));
-            spans.push(Span::raw(format!(" {}  ", group.name)));
+            items.push(vec![
+                Span::styled(
+                    self.group_glyph(g as u16).to_string(),
+                    self.group_style(g as u16),
+                ),
+                Span::raw(format!(" {}", crate::escape::printable(&group.name))),
+            ]);
         }
-        spans.push(Span::styled(
-            OVERHEAD.to_string(),
-            self.style(Style::default().fg(Color::Yellow)),
-        ));
-        spans.push(Span::raw(" scheduler  "));
-        spans.push(Span::styled(
-            IDLE.to_string(),
-            self.style(Style::default().fg(Color::DarkGray)),
-        ));
-        spans.push(Span::raw(format!(" idle  {BLOCKED} blocked (I/O)  ")));
-        spans.push(Span::styled(
-            FAILED.to_string(),
-            self.style(Style::default().fg(Color::Red)),
-        ));
-        spans.push(Span::raw(format!(
-            " failed  {STEAL} steal  ▁▄█ share of the slice busy  "
-        )));
-        spans.push(Span::styled(
-            "critical path",
-            Style::default().add_modifier(Modifier::UNDERLINED | Modifier::BOLD),
-        ));
-        spans.push(Span::raw(" (underlined)  ▼ its bound"));
-        Line::from(spans)
+        let marked = |glyph: char, color: Color, text: &str| {
+            vec![
+                Span::styled(glyph.to_string(), self.style(Style::default().fg(color))),
+                Span::raw(format!(" {text}")),
+            ]
+        };
+        items.push(marked(OVERHEAD, Color::Yellow, "scheduler"));
+        items.push(marked(IDLE, Color::DarkGray, "idle"));
+        items.push(vec![Span::raw(format!("{BLOCKED} blocked (I/O)"))]);
+        items.push(marked(FAILED, Color::Red, "failed"));
+        items.push(vec![Span::raw(format!("{STEAL} steal"))]);
+        items.push(vec![Span::raw("▁▄█ busy share")]);
+        items.push(vec![
+            Span::styled(
+                "critical path",
+                Style::default().add_modifier(Modifier::UNDERLINED | Modifier::BOLD),
+            ),
+            Span::raw(" (underlined)"),
+        ]);
+        items.push(vec![Span::raw("▼ its bound")]);
+        let room = (screen_width as usize)
+            .saturating_sub(label_width + 1)
+            .max(20);
+        let mut lines: Vec<Line<'static>> = Vec::new();
+        let mut line: Vec<Span<'static>> = Vec::new();
+        let mut used = 0;
+        for item in items {
+            let len: usize = item
+                .iter()
+                .map(|s| s.content.chars().count())
+                .sum::<usize>()
+                + 2;
+            if used > 0 && used + len > room {
+                lines.push(Line::from(std::mem::take(&mut line)));
+                used = 0;
+            }
+            if used == 0 {
+                line.push(Span::raw(" ".repeat(label_width)));
+            }
+            line.extend(item);
+            line.push(Span::raw("  "));
+            used += len;
+        }
+        if !line.is_empty() {
+            lines.push(Line::from(line));
+        }
+        lines
     }
 
     fn render_panels(&self, area: Rect, buf: &mut Buffer) {
@@ -748,28 +811,26 @@ impl App {
 
     fn render_help(&self, area: Rect, buf: &mut Buffer) {
         let text = "\
-Each row is one core; time flows left to right on a shared axis.
-A cell shows what filled that slice of time:
-  ▁▂▃▄▅▆▇█  a task body, coloured by group; the height is the share
-            of the slice spent in task bodies, so short tasks still show
-  ─         a task blocked in Sleep or I/O      ░  the scheduler (take, steal, push)
-  ·         idle (backing off or parked)        ✗  an attempt that panicked
-  ↯         this core stole a task here
-  underlined: the attempts on the critical path   ▼ span: no schedule can finish before it
-Slower speeds (marked *) are emulated: the core spins for the rest of the task's time.
+Each row is a core; time flows left to right. A cell shows that slice:
+ ▁▂▃▄▅▆▇█ a task body, coloured by group (without colour: █▓▒#%@&= by
+          group); the height is the share of the slice spent in bodies
+ ─ blocked in Sleep or I/O   ░ the scheduler   · idle   ✗ attempt panicked
+ ↯ this core stole a task    underlined: the attempts on the critical path
+ ▼ span: no schedule can end before it.   * a slower speed, emulated
 
 Keys
-  ?  this help            Esc  close it              q  quit
-  space  pause the view   f  follow the live run     ← →  scroll    + -  zoom (or mouse wheel)
-  p  next policy          1-4  fifo, rr, steal, hetero (re-runs the same workload and seed)
-  r  re-run               c  run every policy and stack their timelines
-  s  replay the last run slowed down: 1/10, 1/100, 1/1000, off
-  [ ]  scrub the replay by 1/20 of the run ({ } by 1/4)   0 or Home  replay from the start
-     (in a replay, space pauses and resumes the playhead)
-  g  wait histogram per group       ↑ ↓  scroll cores     v  one row per speed class
-  t  the guided tour: one lesson per idea, each run here; t again for the next lesson";
-        let w = 96.min(area.width.saturating_sub(2));
-        let h = 24.min(area.height.saturating_sub(2));
+ ?  this help        Esc  close it            q  quit
+ space  pause view   f  follow the live run   ← →  scroll   + -  zoom, wheel
+ p  next policy      1-4  fifo rr steal hetero (same workload and seed)
+ r  re-run           c  every policy, timelines stacked
+ s  slow replay of the last run: 1/10, 1/100, 1/1000, off
+ [ ]  scrub by 1/20 of the run ({ } by 1/4)   0 or Home  replay from start
+      (in a replay, space pauses and resumes the playhead)
+ g  wait and response per group   ↑ ↓  scroll cores   v  a row per speed
+ t  the guided tour: a lesson per idea, run here; t again for the next";
+        let w = (text.lines().map(|l| l.chars().count()).max().unwrap_or(0) as u16 + 2)
+            .min(area.width.saturating_sub(2));
+        let h = (text.lines().count() as u16 + 2).min(area.height.saturating_sub(2));
         let popup = Rect::new(
             area.x + (area.width - w) / 2,
             area.y + (area.height - h) / 2,
@@ -778,6 +839,7 @@ Keys
         );
         Clear.render(popup, buf);
         Paragraph::new(text)
+            .wrap(Wrap { trim: false })
             .block(Block::bordered().title(" help (? or Esc to close) "))
             .render(popup, buf);
     }
