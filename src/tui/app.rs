@@ -528,22 +528,29 @@ impl App {
                 self.freeze_window();
                 let centre =
                     self.view.from_ns + self.view.ns_per_cell * self.timeline_width as u64 / 2;
+                // Zoomed out no further than the whole run (so far) on the screen.
+                let whole = self
+                    .current()
+                    .map_or(0, RunView::now_ns)
+                    .div_ceil(self.timeline_width.max(1) as u64)
+                    .max(10);
                 self.view.ns_per_cell = if zoom_in {
                     (self.view.ns_per_cell / 2).max(10)
                 } else {
-                    self.view
-                        .ns_per_cell
-                        .saturating_mul(2)
-                        .min(3_600_000_000_000)
+                    self.view.ns_per_cell.saturating_mul(2).min(whole)
                 };
-                self.view.from_ns =
-                    centre.saturating_sub(self.view.ns_per_cell * self.timeline_width as u64 / 2);
+                self.view.from_ns = if self.view.ns_per_cell >= whole {
+                    0
+                } else {
+                    centre.saturating_sub(self.view.ns_per_cell * self.timeline_width as u64 / 2)
+                };
             }
             Action::Follow => {
                 self.view.follow = true;
                 self.view.paused = false;
             }
             Action::SlowReplay => {
+                let end = self.current().map_or(0, RunView::now_ns);
                 let next = match self.view.replay {
                     None => Some(REPLAY_SPEEDS[0]),
                     Some(r) => REPLAY_SPEEDS
@@ -552,9 +559,10 @@ impl App {
                         .skip_while(|s| *s != r.slowdown)
                         .nth(1),
                 };
-                let end = self.current().map_or(0, RunView::now_ns);
                 self.view.replay = next.filter(|_| !self.running()).map(|slowdown| {
                     match self.view.replay {
+                        // A replay that played to the end starts again at the new speed.
+                        Some(r) if r.playhead() >= end => Replay::new(slowdown, 0),
                         // A new speed goes on from where the playhead is.
                         Some(r) => Replay {
                             slowdown,
@@ -822,6 +830,47 @@ mod tests {
         assert_eq!(a.view.overlay, Overlay::None);
         a.apply(Action::Quit);
         assert!(a.quit);
+    }
+
+    #[test]
+    fn zooming_out_stops_at_the_whole_run() {
+        let mut a = app();
+        a.next_run();
+        a.runs[0].lanes.end_ns = 207_000_000;
+        a.timeline_width = 100;
+        for _ in 0..30 {
+            a.apply(Action::Zoom(false));
+        }
+        // 207 ms over 100 cells: the whole run, not 12 s of nothing after it.
+        assert_eq!(a.window(100), (0, 2_070_000));
+    }
+
+    #[test]
+    fn a_slow_replay_that_ended_plays_again() {
+        let mut a = app();
+        a.next_run();
+        a.runs[0].finished = Some(Finished {
+            report: Report {
+                makespan_ns: 1_000_000,
+                ..dummy_report()
+            },
+            wait: Times::new(),
+            group_waits: vec![],
+            response: Times::new(),
+            group_responses: vec![],
+        });
+        a.apply(Action::SlowReplay);
+        let started = a.view.replay.expect("replaying");
+        // Played to the end (a replay started long ago).
+        a.view.replay = Some(Replay {
+            started: started.started - Duration::from_secs(60),
+            ..started
+        });
+        assert!(a.view.replay.unwrap().playhead() >= 1_000_000);
+        a.apply(Action::SlowReplay);
+        let again = a.view.replay.expect("replaying again");
+        assert_eq!(again.slowdown, 100, "at the next speed");
+        assert!(again.playhead() < 1_000_000, "from the start, not the end");
     }
 
     #[test]

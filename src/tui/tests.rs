@@ -585,9 +585,14 @@ fn zoom_and_scroll_stay_in_bounds() {
     for _ in 0..80 {
         app.apply(Action::Zoom(false));
     }
+    let whole = app
+        .current()
+        .map_or(0, |r| r.now_ns())
+        .div_ceil(app.timeline_width as u64);
     assert_eq!(
-        app.view.ns_per_cell, 3_600_000_000_000,
-        "and out at an hour"
+        (app.view.from_ns, app.view.ns_per_cell),
+        (0, whole),
+        "and out at the whole run"
     );
 }
 
