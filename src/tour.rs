@@ -43,6 +43,10 @@ pub struct Measured {
     pub spans: Vec<Span>,
     /// Attempts each worker ran, per group: `runs[worker][group]`.
     pub runs: Vec<Vec<u64>>,
+    /// Per group that waits for others (`after`), in plan order: its name, and the time the
+    /// workers spent between their last task before it started and its start, added up over
+    /// the workers (at most from its prerequisites' start): what its barrier cost.
+    pub barriers: Vec<(String, u64)>,
 }
 
 /// Runs a shipped workload under `policy` (recording, to measure the groups' spans).
@@ -67,10 +71,12 @@ impl Measured {
     /// What a lesson needs from a finished run and its events.
     pub fn new(plan: &Plan, report: Report, timeline: &Timeline) -> Measured {
         let (spans, runs) = spans(plan, timeline);
+        let barriers = barriers(plan, timeline, &spans);
         Measured {
             report,
             spans,
             runs,
+            barriers,
         }
     }
 }
@@ -98,6 +104,63 @@ pub fn spans(plan: &Plan, timeline: &Timeline) -> (Vec<Span>, Vec<Vec<u64>>) {
         }
     }
     (spans, runs)
+}
+
+/// What each group that waits for others (`after`) cost the workers at its barrier: from
+/// each worker's last task end before the group's first start (or its prerequisites' first
+/// start, if later) to that start, added up over the workers.
+pub fn barriers(plan: &Plan, timeline: &Timeline, spans: &[Span]) -> Vec<(String, u64)> {
+    let mut ends: Vec<Vec<u64>> = vec![Vec::new(); timeline.workers.len()];
+    for a in timeline.attempts() {
+        if let Some(end) = a.end_ns() {
+            ends[a.worker].push(end);
+        }
+    }
+    for e in &mut ends {
+        e.sort_unstable();
+    }
+    plan.groups
+        .iter()
+        .enumerate()
+        .filter(|(d, g)| !g.after.is_empty() && !spans[*d].is_empty())
+        .map(|(d, g)| {
+            let at = spans[d].start;
+            let from = g.after.iter().map(|&p| spans[p].start).min().unwrap_or(0);
+            let waited = ends
+                .iter()
+                .map(|e| {
+                    let last = e[..e.partition_point(|&t| t <= at)].last().copied();
+                    at.saturating_sub(last.unwrap_or(0).max(from))
+                })
+                .sum();
+            (g.name.clone(), waited)
+        })
+        .collect()
+}
+
+/// A sentence on what the machine did to the runs, when it matters: more workers than cores,
+/// or the OS keeping the workers off their cores. Empty on a quiet machine.
+pub fn machine_caveat(reports: &[&Report]) -> String {
+    let mut out = String::new();
+    if let Some(r) = reports.iter().find(|r| r.machine.oversubscribed) {
+        let _ = write!(
+            out,
+            "These runs had {} workers on {} cores, so the OS time-sliced them. ",
+            r.machine.workers, r.machine.cores
+        );
+    }
+    let busiest = reports
+        .iter()
+        .filter_map(|r| r.preempted_share())
+        .fold(0.0, f64::max);
+    if busiest > crate::report::PREEMPTED_WARNING {
+        let _ = write!(
+            out,
+            "The machine was busy: the OS kept the workers waiting for a CPU up to {:.0}% of their time, so the timings below judge the machine as much as the policies; run the lesson on a quieter machine to trust them. ",
+            busiest * 100.0
+        );
+    }
+    out
 }
 
 fn idlest(r: &Report) -> Option<&WorkerReport> {
@@ -142,75 +205,141 @@ pub fn balance_conclusion(rr: &Report, steal: &Report) -> String {
         );
     }
     let steals: u64 = steal.workers.iter().map(|w| w.steals).sum();
-    let _ = write!(out, ", after {steals} steals.");
+    if steals == 0 {
+        let _ = write!(
+            out,
+            "; steal made no steals this time: its workers took every task from the shared queue the tasks were released to."
+        );
+    } else {
+        let _ = write!(out, ", after {steals} steals.");
+    }
     out
+}
+
+/// Cores a phase kept working on average: its tasks' work over its span.
+fn cores_used(work: u64, span: Span) -> f64 {
+    work as f64 / span.len().max(1) as f64
 }
 
 /// Granularity: the same work as tiny tasks, then as coarse ones (groups 0 and 1).
 pub fn granularity_conclusion(r: &Report, spans: &[Span]) -> String {
-    let workers = r.workers.len() as u64;
     let phase = |g: usize| {
         let group = &r.groups[g];
         let work = group.mean_ns * group.attempts;
-        let span = spans[g].len().max(1);
-        (group, work, span, pct(work, span * workers))
+        (group, work, spans[g], cores_used(work, spans[g]))
     };
-    let (tiny, tiny_work, tiny_span, tiny_eff) = phase(0);
-    let (coarse, coarse_work, coarse_span, coarse_eff) = phase(1);
-    format!(
-        "{} tasks of {} took {} for {} of work ({tiny_eff:.0}% of the cores' time); {} tasks of {} took {} for {} ({coarse_eff:.0}%). \
-         The scheduler cost {} per task, {:.0}% of a tiny task's length.",
+    let (tiny, tiny_work, tiny_span, tiny_cores) = phase(0);
+    let (coarse, coarse_work, coarse_span, coarse_cores) = phase(1);
+    let mut out = format!(
+        "{} tasks of {} did {} of work in {}, keeping {tiny_cores:.1} cores working on average; {} tasks of {} did {} in {} ({coarse_cores:.1} cores). \
+         The scheduler cost {} per task, {:.0}% of a tiny task's length. ",
         tiny.count,
         fmt_ns(tiny.mean_ns),
-        fmt_ns(tiny_span),
         fmt_ns(tiny_work),
+        fmt_ns(tiny_span.len()),
         coarse.count,
         fmt_ns(coarse.mean_ns),
-        fmt_ns(coarse_span),
         fmt_ns(coarse_work),
+        fmt_ns(coarse_span.len()),
         fmt_ns(r.overhead_ns_per_task),
         pct(r.overhead_ns_per_task, tiny.mean_ns.max(1)),
-    )
+    );
+    if tiny_cores < 0.9 * coarse_cores {
+        let _ = write!(
+            out,
+            "The scheduler's cost ate the gain: for the same work the tiny tasks kept {:.0}% fewer cores working than the coarse ones.",
+            (1.0 - tiny_cores / coarse_cores.max(f64::MIN_POSITIVE)) * 100.0
+        );
+    } else {
+        let _ = write!(
+            out,
+            "On this machine that cost was too small to lose much: both phases kept about as many cores working."
+        );
+    }
+    out
 }
 
-/// Task vs data parallelism: distinct operations (every group but the last) against one
-/// operation over chunks (the last group).
-pub fn task_vs_data_conclusion(r: &Report, spans: &[Span]) -> String {
-    let n = r.groups.len();
-    let distinct = &r.groups[..n - 1];
-    let distinct_span = spans[..n - 1].iter().map(|s| s.end).max().unwrap_or(0)
-        - spans[..n - 1].iter().map(|s| s.start).min().unwrap_or(0);
+/// Task vs data parallelism: distinct operations (the groups that wait for nothing, one task
+/// each) against the same operations over chunks of the same data (the groups that wait for
+/// them).
+pub fn task_vs_data_conclusion(r: &Report, spans: &[Span], after: &[bool]) -> String {
+    let phase = |chunks: bool| {
+        let groups: Vec<usize> = (0..r.groups.len()).filter(|&g| after[g] == chunks).collect();
+        let work: u64 = groups
+            .iter()
+            .map(|&g| r.groups[g].mean_ns * r.groups[g].attempts)
+            .sum();
+        let span = Span {
+            start: groups.iter().map(|&g| spans[g].start).min().unwrap_or(0),
+            end: groups.iter().map(|&g| spans[g].end).max().unwrap_or(0),
+        };
+        let tasks: u64 = groups.iter().map(|&g| r.groups[g].count).sum();
+        (groups, work, span, tasks)
+    };
+    let (distinct, distinct_work, distinct_span, _) = phase(false);
+    let (_, chunk_work, chunk_span, chunks) = phase(true);
+    let workers = r.workers.len();
     let biggest = distinct
         .iter()
+        .map(|&g| &r.groups[g])
         .max_by_key(|g| g.max_ns)
         .map_or(("?", 0), |g| (g.name.as_str(), g.max_ns));
-    let chunks = &r.groups[n - 1];
-    let chunk_span = spans[n - 1].len().max(1);
-    let chunk_work = chunks.mean_ns * chunks.attempts;
-    let workers = r.workers.len() as u64;
-    format!(
-        "The {} different operations took {} on {} cores, no less than the biggest of them ({} took {}): \
-         at most {} cores can help. The same kind of work in {} chunks took {}, keeping the cores {:.0}% busy.",
+    let (ops, used, chunk_used) = (
         distinct.len(),
-        fmt_ns(distinct_span),
-        workers,
+        cores_used(distinct_work, distinct_span),
+        cores_used(chunk_work, chunk_span),
+    );
+    let mut out = format!(
+        "The {ops} different operations, one task each, did {} of work in {} (no schedule could take less than the biggest, {} at {}), keeping {used:.1} of the {workers} cores working on average. \
+         The same operations over the same data in {chunks} chunks did {} of work in {}, keeping {chunk_used:.1} cores working. ",
+        fmt_ns(distinct_work),
+        fmt_ns(distinct_span.len()),
         biggest.0,
         fmt_ns(biggest.1),
-        distinct.len(),
-        chunks.count,
-        fmt_ns(chunk_span),
-        pct(chunk_work, chunk_span * workers),
-    )
+        fmt_ns(chunk_work),
+        fmt_ns(chunk_span.len()),
+    );
+    if workers <= ops {
+        let _ = write!(
+            out,
+            "On {workers} cores, {ops} operations are enough to give every core work: the limit of task parallelism (at most {ops} cores can help, and the biggest operation sets the end) shows only with more cores than operations; run this lesson on a machine with more than {ops} cores to see it."
+        );
+    } else if chunk_used > used {
+        let _ = write!(
+            out,
+            "With more cores than operations, the distinct tasks could not use them all; the chunks could."
+        );
+    } else {
+        let _ = write!(
+            out,
+            "This time the chunks kept no more cores working than the distinct tasks did."
+        );
+    }
+    out
 }
 
-/// Dependencies and synchronisation: barriers between steps.
-pub fn barrier_conclusion(r: &Report) -> String {
+/// Dependencies and synchronisation: barriers between steps (what each cost, from
+/// [`barriers`]).
+pub fn barrier_conclusion(r: &Report, barriers: &[(String, u64)]) -> String {
     let workers = r.workers.len() as u64;
+    let capacity = r.makespan_ns * workers;
     let idle: u64 = r.workers.iter().map(|w| w.idle_ns).sum();
+    let starved: u64 = r.workers.iter().map(|w| w.idle.starved_ns).sum();
+    let waited: u64 = barriers.iter().map(|b| b.1).sum();
+    let each: Vec<String> = barriers
+        .iter()
+        .map(|(name, ns)| format!("{} before {name}", fmt_ns(*ns)))
+        .collect();
     format!(
-        "Cores were idle {:.0}% of the run; the critical path through {} is {} of the {} run, \
+        "At the {} barriers the cores waited {} in all for the slowest task of the step before ({}): {:.0}% of the cores' time. \
+         Cores were idle {:.0}% of the run, {:.0}% with nothing ready anywhere. The critical path through {} is {} of the {} run, \
          and the work ({}) could keep {:.1} cores busy at best.",
-        pct(idle, r.makespan_ns * workers),
+        barriers.len(),
+        fmt_ns(waited),
+        each.join(", "),
+        pct(waited, capacity),
+        pct(idle, capacity),
+        pct(starved, capacity),
         r.critical_groups.join(" → "),
         fmt_ns(r.critical_path_ns),
         fmt_ns(r.makespan_ns),
@@ -283,7 +412,7 @@ pub const LESSONS: &[Lesson] = &[
         workload: "task-vs-data",
         idea: "Task parallelism runs different operations at once; data parallelism runs one operation over pieces of the data. \
                Different operations can use only as many cores as there are operations, and last as long as the biggest.",
-        watch: "the first phase uses at most four cores and ends with the longest operation; the chunks keep every core busy",
+        watch: "the first phase can use at most four cores and never ends before its biggest operation; the chunks of the same work can give every core work (on more than four cores the difference shows)",
         policies: &["steal"],
     },
     Lesson {
@@ -297,7 +426,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Scheduling and load balancing",
         workload: "imbalance",
         idea: "Static assignment (rr) decides where a task runs before knowing how long it is; work-stealing lets idle cores take work from busy ones.",
-        watch: "under rr one core finishes early and idles; under steal the idle core steals",
+        watch: "under rr one core finishes early and idles while the other's queue still holds tasks; under steal, whether the idle core takes tasks from the busy one (↯)",
         policies: &["rr", "steal"],
     },
     Lesson {
@@ -358,18 +487,31 @@ pub fn run_lesson(
 
 /// The conclusion of lesson `index` from its runs, one per policy of the lesson, in order.
 pub fn conclude(index: usize, measured: &[Measured]) -> String {
-    match LESSONS[index].workload {
-        "task-vs-data" => task_vs_data_conclusion(&measured[0].report, &measured[0].spans),
+    let reports: Vec<&Report> = measured.iter().map(|m| &m.report).collect();
+    let caveat = machine_caveat(&reports);
+    let conclusion = match LESSONS[index].workload {
+        "task-vs-data" => {
+            let m = &measured[0];
+            let waiting: Vec<String> = m.barriers.iter().map(|b| b.0.clone()).collect();
+            let after: Vec<bool> = m
+                .report
+                .groups
+                .iter()
+                .map(|g| waiting.contains(&g.name))
+                .collect();
+            task_vs_data_conclusion(&m.report, &m.spans, &after)
+        }
         "granularity" => granularity_conclusion(&measured[0].report, &measured[0].spans),
         "imbalance" => balance_conclusion(&measured[0].report, &measured[1].report),
-        "simulation" => barrier_conclusion(&measured[0].report),
+        "simulation" => barrier_conclusion(&measured[0].report, &measured[0].barriers),
         "big-little" => hetero_conclusion(
             &measured[0].report,
             &measured[1].report,
             (big_on_slow(&measured[0]), big_on_slow(&measured[1])),
         ),
         _ => faults_conclusion(&measured[0].report),
-    }
+    };
+    format!("{caveat}{conclusion}")
 }
 
 /// Lesson `index` in words: its idea, what to watch, how to try it, and what was measured.
@@ -529,18 +671,84 @@ mod tests {
         let s = granularity_conclusion(&r, &spans);
         assert!(
             s.starts_with(
-                "1000 tasks of 2.0 µs took 4.00 ms for 2.00 ms of work (25% of the cores' time)"
+                "1000 tasks of 2.0 µs did 2.00 ms of work in 4.00 ms, keeping 0.5 cores working on average"
             ),
             "{s}"
         );
         assert!(
-            s.contains("2 tasks of 1.00 ms took 1.10 ms for 2.00 ms (91%)"),
+            s.contains("2 tasks of 1.00 ms did 2.00 ms in 1.10 ms (1.8 cores)"),
             "{s}"
         );
         assert!(
-            s.ends_with("The scheduler cost 500 ns per task, 25% of a tiny task's length."),
+            s.contains("The scheduler cost 500 ns per task, 25% of a tiny task's length."),
             "{s}"
         );
+        assert!(
+            s.ends_with("the tiny tasks kept 72% fewer cores working than the coarse ones."),
+            "{s}"
+        );
+        // Phases that kept as many cores working draw no such conclusion.
+        let even = [spans[0], Span { start: 4_000_000, end: 8_000_000 }];
+        assert!(
+            granularity_conclusion(&r, &even).ends_with("both phases kept about as many cores working."),
+            "{}",
+            granularity_conclusion(&r, &even)
+        );
+    }
+
+    #[test]
+    fn a_balance_without_steals_does_not_claim_any() {
+        let rr = report("rr", 200_000_000, vec![worker(0, 200_000_000, 0, 0)]);
+        let steal = report("steal", 150_000_000, vec![worker(0, 150_000_000, 0, 0)]);
+        let s = balance_conclusion(&rr, &steal);
+        assert!(s.ends_with("steal made no steals this time: its workers took every task from the shared queue the tasks were released to."), "{s}");
+        assert!(!s.contains("after 0 steals"), "{s}");
+    }
+
+    #[test]
+    fn task_vs_data_says_when_the_machine_has_too_few_cores_to_show_it() {
+        let mut r = report(
+            "steal",
+            10_000_000,
+            vec![worker(0, 1, 0, 0), worker(1, 1, 0, 0)],
+        );
+        // Two distinct operations, then their chunks.
+        r.groups.push(GroupReport {
+            name: "chunks".into(),
+            count: 8,
+            attempts: 8,
+            mean_ns: 250_000,
+            max_ns: 300_000,
+            ..Default::default()
+        });
+        let spans = [
+            Span { start: 0, end: 4_000_000 },
+            Span { start: 0, end: 2_000 },
+            Span { start: 4_000_000, end: 5_000_000 },
+        ];
+        let s = task_vs_data_conclusion(&r, &spans, &[false, false, true]);
+        assert!(s.starts_with("The 2 different operations, one task each, did 4.00 ms of work in 4.00 ms (no schedule could take less than the biggest, coarse at 1.00 ms), keeping 1.0 of the 2 cores working on average."), "{s}");
+        assert!(s.contains("in 8 chunks did 2.00 ms of work in 1.00 ms, keeping 2.0 cores working"), "{s}");
+        assert!(s.contains("On 2 cores, 2 operations are enough to give every core work"), "{s}");
+        r.workers.push(worker(2, 1, 0, 0));
+        let s = task_vs_data_conclusion(&r, &spans, &[false, false, true]);
+        assert!(s.ends_with("the distinct tasks could not use them all; the chunks could."), "{s}");
+    }
+
+    #[test]
+    fn a_busy_machine_is_said_before_the_conclusion() {
+        let mut r = report("steal", 100_000_000, vec![worker(0, 50_000_000, 50_000_000, 0)]);
+        assert_eq!(machine_caveat(&[&r]), "");
+        r.workers[0].preempted_ns = Some(30_000_000);
+        r.machine = crate::report::MachineReport {
+            cores: 2,
+            workers: 8,
+            oversubscribed: true,
+            pinned: false,
+        };
+        let c = machine_caveat(&[&r]);
+        assert!(c.starts_with("These runs had 8 workers on 2 cores"), "{c}");
+        assert!(c.contains("up to 30% of their time"), "{c}");
     }
 
     #[test]
@@ -555,10 +763,14 @@ mod tests {
                 .starts_with("3 attempts panicked and were retried, 1 tasks failed")
         );
         assert!(faults_conclusion(&r).contains("(17 completed + 1 failed + 2 cancelled)"));
-        let b = barrier_conclusion(&r);
-        assert!(b.starts_with("Cores were idle 50% of the run;"), "{b}");
+        let b = barrier_conclusion(&r, &[("b".into(), 20_000_000)]);
         assert!(
-            b.contains("the critical path through a → b is 60.00 ms of the 100.00 ms run"),
+            b.starts_with("At the 1 barriers the cores waited 20.00 ms in all for the slowest task of the step before (20.00 ms before b): 20% of the cores' time."),
+            "{b}"
+        );
+        assert!(b.contains("Cores were idle 50% of the run"), "{b}");
+        assert!(
+            b.contains("The critical path through a → b is 60.00 ms of the 100.00 ms run"),
             "{b}"
         );
         let fast = report("hetero", 50_000_000, vec![]);
@@ -599,5 +811,34 @@ mod tests {
             vec![Span { start: 10, end: 25 }, Span { start: 30, end: 45 }]
         );
         assert_eq!(runs, vec![vec![1, 1], vec![1, 0]]);
+    }
+
+    #[test]
+    fn a_barrier_costs_each_worker_from_its_last_task_to_the_next_step() {
+        let w = workload::parse(r#"(name: "t", groups: [(name: "a", kernel: Spin(us: 1.0), count: 2), (name: "b", kernel: Spin(us: 1.0), count: 1, after: ["a"])])"#, "t")
+            .unwrap()
+            .workload;
+        let plan = Plan::new(&w, 0);
+        let ev = |t, kind, task| crate::record::Event {
+            t,
+            task,
+            kind,
+            attempt: 1,
+            aux: 1,
+        };
+        // Worker 0 ends its `a` at 20 and starts `b` at 40; worker 1 ends at 35.
+        let timeline = Timeline {
+            workers: vec![
+                vec![
+                    ev(10, Kind::Run, 0),
+                    ev(20, Kind::Take, 0),
+                    ev(40, Kind::Run, 2),
+                    ev(45, Kind::Take, 0),
+                ],
+                vec![ev(12, Kind::Run, 1), ev(35, Kind::Take, 0)],
+            ],
+        };
+        let (spans, _) = spans(&plan, &timeline);
+        assert_eq!(barriers(&plan, &timeline, &spans), vec![("b".to_string(), 20 + 5)]);
     }
 }

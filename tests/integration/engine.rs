@@ -25,7 +25,7 @@ pub(crate) fn heavy() -> RwLockReadGuard<'static, ()> {
     TIMING.read().unwrap_or_else(|e| e.into_inner())
 }
 
-fn timing() -> RwLockWriteGuard<'static, ()> {
+pub(crate) fn timing() -> RwLockWriteGuard<'static, ()> {
     TIMING.write().unwrap_or_else(|e| e.into_inner())
 }
 

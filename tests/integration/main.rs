@@ -12,6 +12,7 @@ mod exports;
 mod finish;
 mod fuzz_loader;
 mod interrupt;
+mod lessons;
 mod outputs;
 mod recordings;
 mod soak;

@@ -1,0 +1,283 @@
+//! The tour's lessons and the shipped workloads' descriptions claim only what their runs bear
+//! out: each lesson's conclusion follows from its own numbers, and each claim a description
+//! makes is checked against a real run of it, on whatever machine runs the tests.
+//!
+//! Claims about time (one policy faster than another) take the best of a few runs under the
+//! engine tests' timing lock: noise on a shared machine only ever makes a run slower.
+
+use schedlab::plan::Plan;
+use schedlab::tour::{self, LESSONS, Measured};
+use schedlab::workload;
+
+use crate::engine::{heavy, timing};
+use crate::{Ran, assert_report_invariants, run_loaded};
+
+/// A shipped workload, run `runs` times under `policy` with its own machine; the run with the
+/// shortest makespan.
+fn best_of(name: &str, policy: &str, runs: usize) -> Ran {
+    let w = workload::find(name).expect("shipped").workload;
+    (0..runs)
+        .map(|_| run_loaded(&w, policy, None, true))
+        .min_by_key(|r| r.report.makespan_ns)
+        .expect("at least one run")
+}
+
+/// Lesson `index`'s runs, each policy's the best of `runs`.
+fn lesson(index: usize, runs: usize) -> Vec<Measured> {
+    LESSONS[index]
+        .policies
+        .iter()
+        .map(|policy| {
+            let ran = best_of(LESSONS[index].workload, policy, runs);
+            assert_report_invariants(&ran.report);
+            Measured::new(&ran.plan, ran.report, &ran.run.timeline)
+        })
+        .collect()
+}
+
+fn index_of(workload: &str) -> usize {
+    LESSONS
+        .iter()
+        .position(|l| l.workload == workload)
+        .expect("a lesson")
+}
+
+/// Work of the groups picked, from the report.
+fn work(m: &Measured, pick: impl Fn(&str) -> bool) -> u64 {
+    m.report
+        .groups
+        .iter()
+        .filter(|g| pick(&g.name))
+        .map(|g| g.mean_ns * g.attempts)
+        .sum()
+}
+
+#[test]
+fn task_vs_data_compares_the_same_work_both_ways() {
+    let _heavy = heavy();
+    let i = index_of("task-vs-data");
+    let measured = lesson(i, 1);
+    let m = &measured[0];
+    let distinct = work(m, |g| !g.ends_with("-chunks"));
+    let chunks = work(m, |g| g.ends_with("-chunks"));
+    // Like with like: the same operations over the same data (sorting in chunks does a
+    // little less, n log n).
+    let ratio = chunks as f64 / distinct as f64;
+    assert!(
+        (0.6..=1.25).contains(&ratio),
+        "distinct {distinct} ns of work, chunks {chunks} ns"
+    );
+    let text = tour::conclude(i, &measured);
+    let workers = m.report.workers.len();
+    // The point needs more cores than operations; with fewer, it says so.
+    assert_eq!(
+        text.contains(&format!("On {workers} cores, 4 operations are enough")),
+        workers <= 4,
+        "{text}"
+    );
+}
+
+#[test]
+fn granularity_shows_the_scheduler_eating_the_gain_of_tiny_tasks() {
+    let _timing = timing();
+    let i = index_of("granularity");
+    let measured = lesson(i, 3);
+    let r = &measured[0].report;
+    let (tiny, coarse) = (&r.groups[0], &r.groups[1]);
+    // The description: the scheduler's cost is a visible share of a tiny task, and vanishes
+    // beside a coarse one.
+    let share = r.overhead_ns_per_task as f64 / tiny.mean_ns as f64;
+    assert!(share > 0.1, "overhead {} ns for tiny tasks of {} ns", r.overhead_ns_per_task, tiny.mean_ns);
+    assert!((r.overhead_ns_per_task as f64) < 0.01 * coarse.mean_ns as f64);
+    let text = tour::conclude(i, &measured);
+    assert!(text.contains("The scheduler's cost ate the gain"), "{text}");
+}
+
+#[test]
+fn load_balancing_says_what_stealing_did() {
+    let _timing = timing();
+    let i = index_of("imbalance");
+    let measured = lesson(i, 3);
+    let (rr, steal) = (&measured[0].report, &measured[1].report);
+    let text = tour::conclude(i, &measured);
+    let steals: u64 = steal.workers.iter().map(|w| w.steals).sum();
+    assert_eq!(text.contains("made no steals"), steals == 0, "{text}");
+    assert!(
+        steal.makespan_ns < rr.makespan_ns,
+        "steal {} against rr {}",
+        steal.makespan_ns,
+        rr.makespan_ns
+    );
+    assert!(text.contains("sooner than rr"), "{text}");
+    // rr's idle core sat idle while the other's queue still held tasks.
+    let idlest = rr.workers.iter().max_by_key(|w| w.idle_ns).expect("workers");
+    assert!(
+        idlest.idle_ns * 4 > rr.makespan_ns && idlest.idle.queued_elsewhere_ns * 2 > idlest.idle_ns,
+        "{idlest:?}"
+    );
+}
+
+#[test]
+fn dependencies_show_the_gaps_at_each_barrier() {
+    let _heavy = heavy();
+    let i = index_of("simulation");
+    let measured = lesson(i, 1);
+    let m = &measured[0];
+    assert_eq!(m.barriers.len(), 4, "{:?}", m.barriers);
+    let idle: u64 = m.report.workers.iter().map(|w| w.idle_ns).sum();
+    let waited: u64 = m.barriers.iter().map(|b| b.1).sum();
+    assert!(waited > 0 && waited <= idle, "waited {waited} of {idle} ns idle");
+    assert!(
+        m.barriers.iter().all(|b| b.1 > 0),
+        "every barrier makes someone wait: {:?}",
+        m.barriers
+    );
+    let text = tour::conclude(i, &measured);
+    assert!(text.contains("At the 4 barriers the cores waited"), "{text}");
+}
+
+#[test]
+fn hetero_keeps_the_big_tasks_off_the_slow_cores() {
+    let _timing = timing();
+    let i = index_of("big-little");
+    let measured = lesson(i, 3);
+    let text = tour::conclude(i, &measured);
+    assert!(
+        text.contains("under fifo the slow cores ran") && text.ends_with("under hetero 0."),
+        "{text}"
+    );
+    assert!(!text.contains("ran 0 of the big tasks, under"), "{text}");
+    assert!(text.contains("hetero finished"), "{text}");
+}
+
+#[test]
+fn faults_account_for_every_task() {
+    let _heavy = heavy();
+    let i = index_of("faults");
+    let measured = lesson(i, 1);
+    let t = measured[0].report.tasks;
+    assert!(t.retried > 0 && t.failed > 0 && t.cancelled > 0, "{t:?}");
+    // "One attempt in five panics": the attempts that panicked, against all attempts.
+    let attempts = t.completed + t.failed + t.retried;
+    let panicked = (t.retried + t.failed) as f64 / attempts as f64;
+    assert!((0.08..0.35).contains(&panicked), "{panicked} of attempts panicked");
+}
+
+/// The descriptions of the workloads the lessons do not run.
+#[test]
+fn image_filters_blurs_are_the_slowest_filter() {
+    let _heavy = heavy();
+    let r = best_of("image-filters", "steal", 1).report;
+    let mean = |name: &str| {
+        r.groups
+            .iter()
+            .find(|g| g.name == name)
+            .map(|g| g.mean_ns)
+            .unwrap()
+    };
+    assert!(mean("blur") > mean("sharpen") && mean("blur") > mean("edge"));
+}
+
+#[test]
+fn webserver_cores_blocked_in_io_compute_nothing() {
+    let _heavy = heavy();
+    let r = best_of("webserver", "steal", 1).report;
+    let busy: u64 = r.workers.iter().map(|w| w.busy_ns).sum();
+    let blocked: u64 = r.workers.iter().map(|w| w.blocked_ns).sum();
+    assert!(blocked * 3 > busy, "blocked {blocked} of {busy} ns busy");
+    // Blocked time is not counted as computing.
+    assert!(r.utilisation * (r.makespan_ns * r.workers.len() as u64) as f64 <= (busy - blocked) as f64 + 1.0);
+    assert!(r.groups.iter().all(|g| g.arrives_over_time));
+}
+
+#[test]
+fn video_rr_leaves_cores_idle_that_steal_keeps_busy() {
+    let _timing = timing();
+    let rr = best_of("video", "rr", 3).report;
+    let steal = best_of("video", "steal", 3).report;
+    let idle = |r: &schedlab::report::Report| r.workers.iter().map(|w| w.idle_ns).sum::<u64>() as f64 / (r.makespan_ns * r.workers.len() as u64) as f64;
+    assert!(idle(&rr) > idle(&steal) + 0.02, "rr idle {}, steal {}", idle(&rr), idle(&steal));
+}
+
+#[test]
+fn fork_join_thieves_take_the_biggest_pieces() {
+    let _heavy = heavy();
+    let ran = best_of("fork-join", "steal", 1);
+    let r = &ran.report;
+    assert!(r.workers.iter().all(|w| w.tasks > 0), "every core ran tasks");
+    let fib = ran.plan.groups[0].fib.clone().expect("a Fib group");
+    // A task's n from its place in the preorder call tree.
+    let n_of = |task: u32| {
+        let (mut at, mut n) = (task - ran.plan.groups[0].first, fib.n);
+        while at > 0 {
+            at -= 1;
+            let left = fib.sizes[n as usize - 1];
+            if at < left {
+                n -= 1;
+            } else {
+                at -= left;
+                n -= 2;
+            }
+        }
+        n
+    };
+    let (mut stolen, mut all) = (Vec::new(), Vec::new());
+    for a in ran.run.timeline.attempts() {
+        let n = f64::from(n_of(a.run.task));
+        all.push(n);
+        if a.run.aux > 0 {
+            stolen.push(n);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    assert!(!stolen.is_empty(), "work-stealing spread the root");
+    assert!(mean(&stolen) > mean(&all) + 1.0, "stolen n {} against all {}", mean(&stolen), mean(&all));
+}
+
+#[test]
+fn mixed_sorts_wait_for_every_blur_and_slow_cores_take_longer() {
+    let _heavy = heavy();
+    let ran = best_of("mixed", "steal", 1);
+    let (spans, _) = tour::spans(&ran.plan, &ran.run.timeline);
+    let g = |name: &str| ran.plan.groups.iter().position(|g| g.name == name).unwrap();
+    assert!(spans[g("sort")].start >= spans[g("blur")].end);
+    // The same blur tasks take longer on the half-speed cores.
+    let blur = g("blur");
+    let mut length = [(0u64, 0u64); 2];
+    for a in ran.run.timeline.attempts() {
+        if ran.plan.locate(a.run.task).0 == blur {
+            let slow = usize::from(ran.report.workers[a.worker].speed < 1.0);
+            length[slow].0 += a.end_ns().unwrap() - a.run.t;
+            length[slow].1 += 1;
+        }
+    }
+    let mean = |(sum, n): (u64, u64)| sum as f64 / n.max(1) as f64;
+    if length[0].1 > 0 && length[1].1 > 0 {
+        assert!(mean(length[1]) > 1.5 * mean(length[0]), "{length:?}");
+    }
+}
+
+#[test]
+fn ml_pipeline_critical_path_runs_through_the_big_models() {
+    let _heavy = heavy();
+    let r = best_of("ml-pipeline", "steal", 1).report;
+    assert!(r.critical_groups.contains(&"train-large".to_string()), "{:?}", r.critical_groups);
+    let mean = |name: &str| r.groups.iter().find(|g| g.name == name).map(|g| g.mean_ns).unwrap();
+    assert!(mean("train-large") > 2 * mean("train-small"));
+}
+
+#[test]
+fn dependencies_tasks_wait_for_their_inputs_and_cores_idle_when_a_stage_is_narrow() {
+    let _heavy = heavy();
+    let ran = best_of("dependencies", "steal", 1);
+    let plan: &Plan = &ran.plan;
+    let (spans, _) = tour::spans(plan, &ran.run.timeline);
+    for (d, group) in plan.groups.iter().enumerate() {
+        for &p in &group.after {
+            assert!(spans[d].start >= spans[p].end, "{} starts before {} ends", group.name, plan.groups[p].name);
+        }
+    }
+    // The one report task runs alone: the others had nothing ready.
+    let starved: u64 = ran.report.workers.iter().map(|w| w.idle.starved_ns).sum();
+    assert!(starved > 0);
+}
