@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::kernels::Kernel;
 
+mod messages;
+pub use messages::fields_of;
+
 /// Most tasks a workload may hold in all, those spawned by `Fib` included.
 pub const MAX_TASKS: u64 = 10_000_000;
 /// Most worker threads a run may ask for.
@@ -280,7 +283,7 @@ pub fn parse(text: &str, source_name: &str) -> Result<Loaded, WorkloadError> {
     let workload: Workload = options.from_str(text).map_err(|e| WorkloadError {
         source_name: source_name.to_string(),
         position: Some((e.span.start.line, e.span.start.col)),
-        message: e.code.to_string(),
+        message: messages::message(text, &e),
     })?;
     check(&workload).map_err(|(group, message)| WorkloadError {
         source_name: source_name.to_string(),
