@@ -41,6 +41,7 @@ Examples:
   schedlab compare --workload big-little            every policy on one workload
   schedlab check my-workload.ron                    validate a file
   schedlab list                                     policies, kernels, shipped workloads
+  schedlab man | man -l -                           the manual, with the workload format
 
 A workload is a path, or the name of a shipped one (looked up in ./workloads/, then built in).
 Outputs are checked before the run: none may be the workload or another output, at most one
@@ -91,8 +92,13 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff) to stdout, or with --dir write one page per command there
-    /// (`schedlab.1`, `schedlab-sweep.1`, …). View it with `schedlab man | man -l -`.
+    /// Print the manual page (roff): the options, the commands and the workload format. View
+    /// it with `schedlab man | man -l -`.
+    ///
+    /// Its WORKLOAD FORMAT section is the format's full reference: every field, kernel, arrival
+    /// and fault option with its default and its limits, and example workloads (the same text
+    /// as docs/workload-format.md in the sources). With --dir, write one page per command into
+    /// DIR instead (`schedlab.1`, `schedlab-sweep.1`, …).
     Man {
         /// Write `schedlab.1` and a page per subcommand into DIR.
         #[arg(long, value_name = "DIR")]
@@ -490,24 +496,34 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             // Each subcommand's page names the version too (clap gives it only to the top).
             let command = <Cli as clap::CommandFactory>::command()
                 .mut_subcommands(|sub| sub.version(VERSION));
+            let main_page = manual_page(command.clone())?;
             match dir {
                 Some(dir) => {
                     std::fs::create_dir_all(&dir)
                         .with_context(|| format!("cannot create {}", dir.display()))?;
-                    clap_mangen::generate_to(command, &dir).with_context(|| {
-                        format!("cannot write the pages into {}", dir.display())
-                    })?;
+                    let cannot = || format!("cannot write the pages into {}", dir.display());
+                    clap_mangen::generate_to(command, &dir).with_context(cannot)?;
+                    // The main page again, with the workload format that clap knows nothing of.
+                    std::fs::write(dir.join("schedlab.1"), main_page).with_context(cannot)?;
                 }
-                None => {
-                    let mut page = Vec::new();
-                    clap_mangen::Man::new(command).render(&mut page)?;
-                    return print_bytes(&page);
-                }
+                None => return print_bytes(main_page.as_bytes()),
             }
             Ok(ExitCode::SUCCESS)
         }
         None => run_one(&cli.run),
     }
+}
+
+/// The main manual page: clap's page of the options and commands, with the workload format's
+/// reference (`docs/workload-format.md`) as a section of its own before the version.
+fn manual_page(command: clap::Command) -> Result<String> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command).render(&mut page)?;
+    let mut page = String::from_utf8(page).context("the manual page is not UTF-8")?;
+    let section = crate::manual::roff_section("WORKLOAD FORMAT", crate::manual::WORKLOAD_FORMAT);
+    let at = page.find("\n.SH VERSION").map_or(page.len(), |i| i + 1);
+    page.insert_str(at, &section);
+    Ok(page)
 }
 
 /// Writes `bytes` to stdout; a reader that stopped early (`| head`) is not an error.

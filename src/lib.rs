@@ -5,7 +5,7 @@
 //! ([`exec`]) under one of the pluggable policies of the `schedlab-policies` crate. Workers
 //! record what they did ([`record`]); the run report ([`report`]), Chrome traces ([`trace`]) and
 //! the live view are computed from that; [`output`] checks and writes the files. [`cli`] is the
-//! command line.
+//! command line; `manual` holds the reference pages it prints.
 // One audited exception, `record::advise_huge_pages`: a madvise call, which no safe API offers.
 #![deny(unsafe_code)]
 
@@ -17,6 +17,7 @@ pub mod exec;
 pub mod export;
 pub mod fmt;
 pub mod kernels;
+mod manual;
 pub mod output;
 pub mod plan;
 pub mod record;

@@ -1,6 +1,8 @@
 //! The workload format: what a user writes in a `.ron` file, how it is found, loaded and checked.
 //!
-//! `../shared/spec/workload-format.md` is the contract. Loading never panics: every problem
+//! `../shared/spec/workload-format.md` is the contract; `docs/workload-format.md` is the
+//! reference for users (`schedlab man` prints it), and says what this module accepts and
+//! refuses, so a change here goes there too. Loading never panics: every problem
 //! becomes a [`WorkloadError`] that names the file, the line and column where RON gives them (or
 //! where the offending group is written), and what was expected. Everything that can be checked
 //! before a run is checked here, so a run never starts on a workload that cannot finish.

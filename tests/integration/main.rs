@@ -3,10 +3,12 @@
 //! `engine` runs workloads through the library and checks what the runs measured; `cli` runs
 //! the real binary; `bad_input` feeds it every kind of broken workload; `outputs` checks that
 //! no output destroys an input or another output; `exports` and `sweep` check the
-//! experiments' outputs; `tui` drives the live view in tmux.
+//! experiments' outputs; `docs` holds the workload format's reference against the loader;
+//! `tui` drives the live view in tmux.
 
 mod bad_input;
 mod cli;
+mod docs;
 mod engine;
 mod exports;
 mod finish;
