@@ -278,9 +278,12 @@ mod tests {
         assert!(codes(&quiet()).is_empty(), "{:?}", diagnose(&quiet()));
     }
 
+    /// A rule's code, and the change to quiet figures that must make it fire.
+    type Case = (&'static str, Box<dyn Fn(&mut Figures)>);
+
     #[test]
     fn each_rule_fires_on_its_own_figures() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Figures)>)> = vec![
+        let cases: Vec<Case> = vec![
             ("oversubscribed", Box::new(|f| f.cores = 1)),
             ("preempted", Box::new(|f| f.preempted = Some((0.3, 5_000)))),
             (

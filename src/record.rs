@@ -346,10 +346,10 @@ impl Timeline {
                 queued.push((t, t));
             }
             depth += change;
-            if depth == 0 {
-                if let Some(last) = queued.last_mut() {
-                    last.1 = t;
-                }
+            if depth == 0
+                && let Some(last) = queued.last_mut()
+            {
+                last.1 = t;
             }
         }
         let overlap = |from: u64, to: u64| -> u64 {

@@ -925,13 +925,13 @@ fn check_idle_and_responses(recording: &Recording) -> Result<(), String> {
                 w.id, w.idle_ns, split.queued_elsewhere_ns, split.starved_ns, w.spinning_ns
             ));
         }
-        if let Some(seen) = exact.as_ref().and_then(|e| e.get(w.id)) {
-            if (*seen).min(w.idle_ns) != split.queued_elsewhere_ns {
-                return Err(format!(
-                    "core {}'s events show {} ns idle while tasks were queued, but the report says {} ns",
-                    w.id, seen, split.queued_elsewhere_ns
-                ));
-            }
+        if let Some(seen) = exact.as_ref().and_then(|e| e.get(w.id))
+            && (*seen).min(w.idle_ns) != split.queued_elsewhere_ns
+        {
+            return Err(format!(
+                "core {}'s events show {} ns idle while tasks were queued, but the report says {} ns",
+                w.id, seen, split.queued_elsewhere_ns
+            ));
         }
     }
     check_responses(recording)
