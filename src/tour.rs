@@ -264,7 +264,9 @@ pub fn granularity_conclusion(r: &Report, spans: &[Span]) -> String {
 /// them).
 pub fn task_vs_data_conclusion(r: &Report, spans: &[Span], after: &[bool]) -> String {
     let phase = |chunks: bool| {
-        let groups: Vec<usize> = (0..r.groups.len()).filter(|&g| after[g] == chunks).collect();
+        let groups: Vec<usize> = (0..r.groups.len())
+            .filter(|&g| after[g] == chunks)
+            .collect();
         let work: u64 = groups
             .iter()
             .map(|&g| r.groups[g].mean_ns * r.groups[g].attempts)
@@ -688,9 +690,16 @@ mod tests {
             "{s}"
         );
         // Phases that kept as many cores working draw no such conclusion.
-        let even = [spans[0], Span { start: 4_000_000, end: 8_000_000 }];
+        let even = [
+            spans[0],
+            Span {
+                start: 4_000_000,
+                end: 8_000_000,
+            },
+        ];
         assert!(
-            granularity_conclusion(&r, &even).ends_with("both phases kept about as many cores working."),
+            granularity_conclusion(&r, &even)
+                .ends_with("both phases kept about as many cores working."),
             "{}",
             granularity_conclusion(&r, &even)
         );
@@ -722,22 +731,44 @@ mod tests {
             ..Default::default()
         });
         let spans = [
-            Span { start: 0, end: 4_000_000 },
-            Span { start: 0, end: 2_000 },
-            Span { start: 4_000_000, end: 5_000_000 },
+            Span {
+                start: 0,
+                end: 4_000_000,
+            },
+            Span {
+                start: 0,
+                end: 2_000,
+            },
+            Span {
+                start: 4_000_000,
+                end: 5_000_000,
+            },
         ];
         let s = task_vs_data_conclusion(&r, &spans, &[false, false, true]);
         assert!(s.starts_with("The 2 different operations, one task each, did 4.00 ms of work in 4.00 ms (no schedule could take less than the biggest, coarse at 1.00 ms), keeping 1.0 of the 2 cores working on average."), "{s}");
-        assert!(s.contains("in 8 chunks did 2.00 ms of work in 1.00 ms, keeping 2.0 cores working"), "{s}");
-        assert!(s.contains("On 2 cores, 2 operations are enough to give every core work"), "{s}");
+        assert!(
+            s.contains("in 8 chunks did 2.00 ms of work in 1.00 ms, keeping 2.0 cores working"),
+            "{s}"
+        );
+        assert!(
+            s.contains("On 2 cores, 2 operations are enough to give every core work"),
+            "{s}"
+        );
         r.workers.push(worker(2, 1, 0, 0));
         let s = task_vs_data_conclusion(&r, &spans, &[false, false, true]);
-        assert!(s.ends_with("the distinct tasks could not use them all; the chunks could."), "{s}");
+        assert!(
+            s.ends_with("the distinct tasks could not use them all; the chunks could."),
+            "{s}"
+        );
     }
 
     #[test]
     fn a_busy_machine_is_said_before_the_conclusion() {
-        let mut r = report("steal", 100_000_000, vec![worker(0, 50_000_000, 50_000_000, 0)]);
+        let mut r = report(
+            "steal",
+            100_000_000,
+            vec![worker(0, 50_000_000, 50_000_000, 0)],
+        );
         assert_eq!(machine_caveat(&[&r]), "");
         r.workers[0].preempted_ns = Some(30_000_000);
         r.machine = crate::report::MachineReport {
@@ -839,6 +870,9 @@ mod tests {
             ],
         };
         let (spans, _) = spans(&plan, &timeline);
-        assert_eq!(barriers(&plan, &timeline, &spans), vec![("b".to_string(), 20 + 5)]);
+        assert_eq!(
+            barriers(&plan, &timeline, &spans),
+            vec![("b".to_string(), 20 + 5)]
+        );
     }
 }

@@ -87,7 +87,12 @@ fn granularity_shows_the_scheduler_eating_the_gain_of_tiny_tasks() {
     // The description: the scheduler's cost is a visible share of a tiny task, and vanishes
     // beside a coarse one.
     let share = r.overhead_ns_per_task as f64 / tiny.mean_ns as f64;
-    assert!(share > 0.1, "overhead {} ns for tiny tasks of {} ns", r.overhead_ns_per_task, tiny.mean_ns);
+    assert!(
+        share > 0.1,
+        "overhead {} ns for tiny tasks of {} ns",
+        r.overhead_ns_per_task,
+        tiny.mean_ns
+    );
     assert!((r.overhead_ns_per_task as f64) < 0.01 * coarse.mean_ns as f64);
     let text = tour::conclude(i, &measured);
     assert!(text.contains("The scheduler's cost ate the gain"), "{text}");
@@ -110,7 +115,11 @@ fn load_balancing_says_what_stealing_did() {
     );
     assert!(text.contains("sooner than rr"), "{text}");
     // rr's idle core sat idle while the other's queue still held tasks.
-    let idlest = rr.workers.iter().max_by_key(|w| w.idle_ns).expect("workers");
+    let idlest = rr
+        .workers
+        .iter()
+        .max_by_key(|w| w.idle_ns)
+        .expect("workers");
     assert!(
         idlest.idle_ns * 4 > rr.makespan_ns && idlest.idle.queued_elsewhere_ns * 2 > idlest.idle_ns,
         "{idlest:?}"
@@ -126,14 +135,20 @@ fn dependencies_show_the_gaps_at_each_barrier() {
     assert_eq!(m.barriers.len(), 4, "{:?}", m.barriers);
     let idle: u64 = m.report.workers.iter().map(|w| w.idle_ns).sum();
     let waited: u64 = m.barriers.iter().map(|b| b.1).sum();
-    assert!(waited > 0 && waited <= idle, "waited {waited} of {idle} ns idle");
+    assert!(
+        waited > 0 && waited <= idle,
+        "waited {waited} of {idle} ns idle"
+    );
     assert!(
         m.barriers.iter().all(|b| b.1 > 0),
         "every barrier makes someone wait: {:?}",
         m.barriers
     );
     let text = tour::conclude(i, &measured);
-    assert!(text.contains("At the 4 barriers the cores waited"), "{text}");
+    assert!(
+        text.contains("At the 4 barriers the cores waited"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -160,7 +175,10 @@ fn faults_account_for_every_task() {
     // "One attempt in five panics": the attempts that panicked, against all attempts.
     let attempts = t.completed + t.failed + t.retried;
     let panicked = (t.retried + t.failed) as f64 / attempts as f64;
-    assert!((0.08..0.35).contains(&panicked), "{panicked} of attempts panicked");
+    assert!(
+        (0.08..0.35).contains(&panicked),
+        "{panicked} of attempts panicked"
+    );
 }
 
 /// The descriptions of the workloads the lessons do not run.
@@ -186,8 +204,22 @@ fn webserver_cores_blocked_in_io_compute_nothing() {
     let blocked: u64 = r.workers.iter().map(|w| w.blocked_ns).sum();
     assert!(blocked * 3 > busy, "blocked {blocked} of {busy} ns busy");
     // Blocked time is not counted as computing.
-    assert!(r.utilisation * (r.makespan_ns * r.workers.len() as u64) as f64 <= (busy - blocked) as f64 + 1.0);
+    assert!(
+        r.utilisation * (r.makespan_ns * r.workers.len() as u64) as f64
+            <= (busy - blocked) as f64 + 1.0
+    );
     assert!(r.groups.iter().all(|g| g.arrives_over_time));
+    let mean = |name: &str| {
+        r.groups
+            .iter()
+            .find(|g| g.name == name)
+            .map(|g| g.mean_ns)
+            .unwrap()
+    };
+    assert!(
+        mean("upload") > 5 * mean("get"),
+        "an upload is many requests' work"
+    );
 }
 
 #[test]
@@ -195,8 +227,16 @@ fn video_rr_leaves_cores_idle_that_steal_keeps_busy() {
     let _timing = timing();
     let rr = best_of("video", "rr", 3).report;
     let steal = best_of("video", "steal", 3).report;
-    let idle = |r: &schedlab::report::Report| r.workers.iter().map(|w| w.idle_ns).sum::<u64>() as f64 / (r.makespan_ns * r.workers.len() as u64) as f64;
-    assert!(idle(&rr) > idle(&steal) + 0.02, "rr idle {}, steal {}", idle(&rr), idle(&steal));
+    let idle = |r: &schedlab::report::Report| {
+        r.workers.iter().map(|w| w.idle_ns).sum::<u64>() as f64
+            / (r.makespan_ns * r.workers.len() as u64) as f64
+    };
+    assert!(
+        idle(&rr) > idle(&steal) + 0.02,
+        "rr idle {}, steal {}",
+        idle(&rr),
+        idle(&steal)
+    );
 }
 
 #[test]
@@ -204,7 +244,10 @@ fn fork_join_thieves_take_the_biggest_pieces() {
     let _heavy = heavy();
     let ran = best_of("fork-join", "steal", 1);
     let r = &ran.report;
-    assert!(r.workers.iter().all(|w| w.tasks > 0), "every core ran tasks");
+    assert!(
+        r.workers.iter().all(|w| w.tasks > 0),
+        "every core ran tasks"
+    );
     let fib = ran.plan.groups[0].fib.clone().expect("a Fib group");
     // A task's n from its place in the preorder call tree.
     let n_of = |task: u32| {
@@ -231,7 +274,12 @@ fn fork_join_thieves_take_the_biggest_pieces() {
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     assert!(!stolen.is_empty(), "work-stealing spread the root");
-    assert!(mean(&stolen) > mean(&all) + 1.0, "stolen n {} against all {}", mean(&stolen), mean(&all));
+    assert!(
+        mean(&stolen) > mean(&all) + 1.0,
+        "stolen n {} against all {}",
+        mean(&stolen),
+        mean(&all)
+    );
 }
 
 #[test]
@@ -261,9 +309,28 @@ fn mixed_sorts_wait_for_every_blur_and_slow_cores_take_longer() {
 fn ml_pipeline_critical_path_runs_through_the_big_models() {
     let _heavy = heavy();
     let r = best_of("ml-pipeline", "steal", 1).report;
-    assert!(r.critical_groups.contains(&"train-large".to_string()), "{:?}", r.critical_groups);
-    let mean = |name: &str| r.groups.iter().find(|g| g.name == name).map(|g| g.mean_ns).unwrap();
+    assert!(
+        r.critical_groups.contains(&"train-large".to_string()),
+        "{:?}",
+        r.critical_groups
+    );
+    let mean = |name: &str| {
+        r.groups
+            .iter()
+            .find(|g| g.name == name)
+            .map(|g| g.mean_ns)
+            .unwrap()
+    };
     assert!(mean("train-large") > 2 * mean("train-small"));
+    // Then a short tail: evaluating takes less time than training.
+    let ran = best_of("ml-pipeline", "steal", 1);
+    let (spans, _) = tour::spans(&ran.plan, &ran.run.timeline);
+    let g = |name: &str| ran.plan.groups.iter().position(|g| g.name == name).unwrap();
+    let training = spans[g("train-small")]
+        .start
+        .min(spans[g("train-large")].start);
+    let trained = spans[g("train-small")].end.max(spans[g("train-large")].end);
+    assert!(spans[g("evaluate")].len() < trained - training);
 }
 
 #[test]
@@ -274,10 +341,19 @@ fn dependencies_tasks_wait_for_their_inputs_and_cores_idle_when_a_stage_is_narro
     let (spans, _) = tour::spans(plan, &ran.run.timeline);
     for (d, group) in plan.groups.iter().enumerate() {
         for &p in &group.after {
-            assert!(spans[d].start >= spans[p].end, "{} starts before {} ends", group.name, plan.groups[p].name);
+            assert!(
+                spans[d].start >= spans[p].end,
+                "{} starts before {} ends",
+                group.name,
+                plan.groups[p].name
+            );
         }
     }
     // The one report task runs alone: the others had nothing ready.
     let starved: u64 = ran.report.workers.iter().map(|w| w.idle.starved_ns).sum();
     assert!(starved > 0);
+    assert_eq!(
+        ran.report.critical_groups,
+        ["load", "index", "search", "report"]
+    );
 }
