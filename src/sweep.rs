@@ -367,9 +367,30 @@ pub fn run(
     Ok(points)
 }
 
-/// The table of a sweep: a row per point, grouped by size (or worker count), the best
-/// point of each policy marked: the highest efficiency of a granularity sweep, the highest
-/// speedup of a scaling one.
+/// Whether a point ran faster than its baseline, as the table shows its speedup (two
+/// decimals): a point at 1.00x or below gained nothing from the workers it was given.
+fn gained(p: &Point) -> bool {
+    (p.speedup * 100.0).round() > 100.0
+}
+
+/// The one point a table marks best, by the table's own measure: the highest efficiency of a
+/// granularity sweep, the highest speedup of a scaling one (the first of equals). Only points
+/// that [`gained`] compete, so a sweep where nothing beat its baseline has no best.
+fn best(points: &[Point], scaling: bool) -> Option<usize> {
+    let key = |p: &Point| if scaling { p.speedup } else { p.efficiency };
+    points
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| gained(p))
+        // `max_by` keeps the last of equals; reversing first keeps the first.
+        .rev()
+        .max_by(|(_, a), (_, b)| key(a).total_cmp(&key(b)))
+        .map(|(i, _)| i)
+}
+
+/// The table of a sweep: a row per point, grouped by size (or worker count), and the one
+/// best point of the whole table marked (see [`best`]); when no point beat its baseline, a
+/// line says so instead.
 pub fn table(points: &[Point], scaling: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -385,18 +406,13 @@ pub fn table(points: &[Point], scaling: bool) -> String {
         "overhead",
         "idle"
     );
-    let key = |p: &Point| if scaling { p.speedup } else { p.efficiency };
+    let best = best(points, scaling);
     for (i, p) in points.iter().enumerate() {
         // A blank line between sizes (or worker counts) keeps each group of policies together.
         let group = |q: &Point| if scaling { q.workers as u64 } else { q.size_ns };
         if i > 0 && group(&points[i - 1]) != group(p) {
             out.push('\n');
         }
-        let best = points
-            .iter()
-            .filter(|q| q.policy == p.policy)
-            .map(key)
-            .fold(f64::MIN, f64::max);
         let _ = writeln!(
             out,
             "{:<8} {:>10} {:>7} {:>9} {:>10} {:>7.2}x {:>10.1}% {:>8.1}% {:>6.1}%{}",
@@ -409,7 +425,18 @@ pub fn table(points: &[Point], scaling: bool) -> String {
             p.efficiency * 100.0,
             p.overhead_share * 100.0,
             p.idle_share * 100.0,
-            if key(p) == best { "  <- best" } else { "" }
+            if best == Some(i) { "  <- best" } else { "" }
+        );
+    }
+    if best.is_none() && !points.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}: no point ran faster than its baseline (every speedup is 1.00x or less)",
+            if scaling {
+                "no worker count gained"
+            } else {
+                "no size gained"
+            }
         );
     }
     let _ = writeln!(
@@ -562,6 +589,90 @@ mod tests {
             workers: 2,
         };
         assert!(check(&huge, &policies(&["steal"]), 1_000_000).is_err());
+    }
+
+    fn measured(
+        policy: &str,
+        size_ns: u64,
+        workers: usize,
+        speedup: f64,
+        efficiency: f64,
+    ) -> Point {
+        Point {
+            policy: policy.into(),
+            size_ns,
+            workers,
+            tasks: 10,
+            makespan_ns: 1_000_000,
+            speedup,
+            efficiency,
+            overhead_share: 0.0,
+            idle_share: 0.0,
+        }
+    }
+
+    /// The rows of a table marked best.
+    fn marked(table: &str) -> Vec<&str> {
+        table.lines().filter(|l| l.ends_with("<- best")).collect()
+    }
+
+    #[test]
+    fn a_scaling_table_marks_one_best_row_of_all_policies() {
+        // Both policies peak at 4 workers; only the faster of the two is the table's best.
+        let points: Vec<Point> = [(1, 1.0, 1.0), (2, 1.8, 1.6), (4, 3.1, 2.2)]
+            .iter()
+            .flat_map(|&(n, steal, fifo)| {
+                [
+                    measured("fifo", 100_000, n, fifo, fifo / n as f64),
+                    measured("steal", 100_000, n, steal, steal / n as f64),
+                ]
+            })
+            .collect();
+        let table = table(&points, true);
+        let best = marked(&table);
+        assert_eq!(best.len(), 1, "{table}");
+        assert!(
+            best[0].starts_with("steal") && best[0].contains("3.10x"),
+            "{table}"
+        );
+        assert!(!table.contains("gained"), "{table}");
+    }
+
+    #[test]
+    fn a_granularity_table_never_marks_a_point_slower_than_its_baseline() {
+        // rr keeps its workers inside tasks the most, yet runs slower than one worker.
+        let points = vec![
+            measured("rr", 10_000, 2, 0.69, 0.97),
+            measured("steal", 10_000, 2, 1.62, 0.81),
+            measured("rr", 100_000, 2, 0.95, 0.93),
+            measured("steal", 100_000, 2, 1.71, 0.88),
+        ];
+        let table = table(&points, false);
+        let best = marked(&table);
+        assert_eq!(best.len(), 1, "{table}");
+        assert!(
+            best[0].starts_with("steal") && best[0].contains("1.71x"),
+            "the most efficient point that gained: {table}"
+        );
+    }
+
+    #[test]
+    fn a_sweep_where_nothing_gained_says_so_instead_of_marking_a_best() {
+        // 1.004x shows as 1.00x: no gain either.
+        let points = vec![
+            measured("fifo", 10_000, 1, 1.0, 0.99),
+            measured("steal", 10_000, 1, 1.004, 0.99),
+        ];
+        let granularity = table(&points, false);
+        assert!(marked(&granularity).is_empty(), "{granularity}");
+        assert!(granularity.contains("no size gained"), "{granularity}");
+        let scaling = table(&points, true);
+        assert!(marked(&scaling).is_empty(), "{scaling}");
+        assert!(scaling.contains("no worker count gained"), "{scaling}");
+        assert!(
+            !table(&[], false).contains("gained"),
+            "no points, no verdict"
+        );
     }
 
     #[test]

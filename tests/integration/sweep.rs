@@ -66,7 +66,14 @@ fn a_granularity_sweep_shows_the_classic_curve() {
         "balanced sizes idle less: {least_idle} vs {}\n{table}",
         last.idle_share
     );
-    assert!(table.contains("<- best"), "{table}");
+    // One best row when some size beat one worker; a busy test machine may leave none, and
+    // then the table says so rather than marking a point that gained nothing.
+    let marked = table.matches("<- best").count();
+    if points.iter().any(|p| p.speedup >= 1.005) {
+        assert_eq!(marked, 1, "{table}");
+    } else {
+        assert!(marked == 0 && table.contains("no size gained"), "{table}");
+    }
 }
 
 #[test]

@@ -315,7 +315,7 @@ fn a_headless_sweep_on_a_terminal_shows_a_bar_of_its_runs() {
     ) else {
         return;
     };
-    assert!(screen.contains("<- best"), "the table:\n{screen}");
+    assert!(marks_one_best(&screen), "the table:\n{screen}");
 }
 
 #[test]
@@ -338,9 +338,18 @@ fn the_sweep_is_charted_as_it_runs_and_its_table_printed_after() {
     let screen = session.wait_for("the binary to exit", |s| s.contains("EXIT="));
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert!(
-        screen.contains("<- best"),
+        marks_one_best(&screen),
         "the table follows the chart:\n{screen}"
     );
+}
+
+/// Whether a sweep's table on `screen` marks one best row, or says that no size gained (which
+/// a busy test machine can make true of a short sweep).
+fn marks_one_best(screen: &str) -> bool {
+    match screen.matches("<- best").count() {
+        0 => screen.contains("no size gained"),
+        marked => marked == 1,
+    }
 }
 
 #[test]
