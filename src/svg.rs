@@ -4,8 +4,10 @@
 //! The timeline is binned: each core's time is cut into as many slices as the picture has
 //! pixels across, each slice takes the colour of what filled most of it (a group's task bodies,
 //! blocked, the scheduler, idle, a failed attempt), and equal neighbours merge into one
-//! rectangle. So a picture of a million tasks is as small as one of a hundred. Text is left to
-//! the viewer's fonts (plotters' SVG backend needs none of its own).
+//! rectangle. So a picture of a million tasks is as small as one of a hundred. Equal neighbours
+//! that are two attempts stay two bars, a pixel of white between them, so a viewer can count
+//! the tasks; only attempts narrower than two slices, too fine to count anyway, share a bar.
+//! Text is left to the viewer's fonts (plotters' SVG backend needs none of its own).
 
 use std::io::Write;
 
@@ -88,7 +90,10 @@ impl State {
     }
 }
 
-/// One worker's time as runs of states: `(from column, to column, state)`, merged.
+/// One worker's time as runs of states: `(from column, to column, state)`, equal neighbours
+/// merged, except where a new attempt starts after one at least two columns wide: there a new
+/// run begins, in the same state when the column is the new attempt's, so each attempt wide
+/// enough to see is a run of its own.
 fn binned(
     events: &[crate::record::Event],
     plan: &Plan,
@@ -98,6 +103,10 @@ fn binned(
     let slots = 4 + plan.groups.len();
     let mut tally = vec![0u64; columns * slots];
     let per = end_ns.div_ceil(columns as u64).max(1);
+    let column = |t: u64| ((t.min(end_ns) / per) as usize).min(columns - 1);
+    // The columns where a run must not continue the one before: an attempt starts there.
+    let mut splits = vec![false; columns];
+    let mut last_start: Option<usize> = None;
     let mut add = |from: u64, to: u64, state: State| {
         let (from, to) = (from.min(end_ns), to.min(end_ns));
         let mut t = from;
@@ -118,6 +127,13 @@ fn binned(
         let next = |k: usize| events.get(k + 1).map_or(end_ns.max(events[k].t), |n| n.t);
         match e.kind {
             Kind::Run => {
+                let start = column(e.t);
+                // Attempts narrower than two columns would make a bar per column (or none
+                // visible after its gap): they share a run with their neighbours instead.
+                if last_start.is_some_and(|last| last + 2 <= start) {
+                    splits[start] = true;
+                }
+                last_start = Some(start);
                 let mut j = i;
                 while events.get(j + 1).is_some_and(|n| n.kind.is_inside_task()) {
                     j += 1;
@@ -164,7 +180,9 @@ fn binned(
             State::of_slot(slot)
         };
         match runs.last_mut() {
-            Some(last) if last.2 == state && last.1 == c => last.1 = c + 1,
+            Some(last) if last.2 == state && last.1 == c && !(splits[c] && c - last.0 >= 2) => {
+                last.1 = c + 1;
+            }
             _ => runs.push((c, c + 1, state)),
         }
     }
@@ -248,14 +266,21 @@ pub fn write_timeline(
         let ms = |column: usize| (column as u64 * end_ns).div_ceil(columns as u64) as f64 / 1e6;
         for (w, runs) in rows.into_iter().enumerate() {
             chart
-                .draw_series(runs.into_iter().map(|(from, to, state)| {
-                    Rectangle::new(
+                .draw_series(runs.iter().enumerate().map(|(k, &(from, to, state))| {
+                    let mut bar = Rectangle::new(
                         [
                             (ms(from), SegmentValue::Exact(w)),
                             (ms(to), SegmentValue::Exact(w + 1)),
                         ],
                         state.colour().filled(),
-                    )
+                    );
+                    // A run followed by one in the same state is one attempt followed by
+                    // another (see `binned`): it ends a pixel early, and the white between
+                    // tells the two apart.
+                    if runs.get(k + 1).is_some_and(|next| next.2 == state) {
+                        bar.set_margin(0, 0, 0, 1);
+                    }
+                    bar
                 }))
                 .map_err(drawing("core rows"))?;
         }

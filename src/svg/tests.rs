@@ -209,3 +209,45 @@ fn a_timeline_that_changes_at_every_pixel_gets_coarser_not_bigger() {
     );
     assert!(svg.len() < 600_000, "{} bytes", svg.len());
 }
+
+/// The `<rect>`s filled with `colour` in the top row that has any (the legend lies below the
+/// plot), left to right, as `(x, right edge)` in px.
+fn top_row_bars(svg: &str, colour: &str) -> Vec<(i64, i64)> {
+    let doc = roxmltree::Document::parse(svg).expect("XML");
+    let px = |n: &roxmltree::Node, name| {
+        n.attribute(name)
+            .and_then(|v| v.parse::<i64>().ok())
+            .expect("whole pixels")
+    };
+    let rects: Vec<(i64, i64, i64)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some(colour))
+        .map(|n| (px(&n, "y"), px(&n, "x"), px(&n, "x") + px(&n, "width")))
+        .collect();
+    let top = rects.iter().map(|r| r.0).min().expect("some bars");
+    let mut bars: Vec<(i64, i64)> = rects
+        .into_iter()
+        .filter(|r| r.0 == top)
+        .map(|(_, x, right)| (x, right))
+        .collect();
+    bars.sort_unstable();
+    bars
+}
+
+#[test]
+fn each_attempt_of_a_group_on_a_core_is_a_bar_of_its_own() {
+    // Ten tasks of one group, one after another on one core: ten bars, not one.
+    let (plan, report, timeline) = recorded(
+        r#"(name: "ten", groups: [(name: "t", kernel: Spin(us: 2000.0), count: 10)])"#,
+        1,
+    );
+    let svg = timeline_svg(&plan, &report, &timeline, false);
+    let bars = top_row_bars(&svg, "#4E79A7");
+    assert_eq!(bars.len(), 10, "one bar per task: {bars:?}");
+    for pair in bars.windows(2) {
+        assert!(
+            pair[0].1 < pair[1].0,
+            "white between consecutive bars: {pair:?}"
+        );
+    }
+}
