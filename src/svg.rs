@@ -409,7 +409,9 @@ fn draw_legend(area: &DrawingArea<SVGBackend, Shift>, plan: &Plan, bound: bool) 
 }
 
 /// A sweep's chart. Granularity: efficiency and the scheduler's share against task size, on
-/// a log axis, a line per policy. Scaling: speedup against workers (log₂) beside the ideal.
+/// a log axis, a line per policy. Scaling: speedup against workers (log₂) beside the ideal,
+/// a label at each worker count measured. Each policy's points have a shape of their own as
+/// well as a colour (see [`marker`]), and the legend shows both beside the policy's name.
 pub fn write_sweep(out: &mut dyn Write, points: &[Point], scaling: bool) -> Result<()> {
     let mut policies: Vec<&str> = Vec::new();
     for p in points {
@@ -484,7 +486,8 @@ fn size_chart(
         .configure_mesh()
         .x_desc("task size (log scale)")
         .y_desc(y_desc)
-        .x_label_formatter(&|v| fmt_ns((*v * 1e3) as u64))
+        // Rounded: a key point a hair under 1 µs is the 1 µs label's, not `999 ns`.
+        .x_label_formatter(&|v| fmt_ns((*v * 1e3).round() as u64))
         .label_style(("sans-serif", 15))
         .draw()
         .map_err(drawing("sweep axes"))?;
@@ -506,18 +509,30 @@ fn scaling_chart(
 ) -> Result<()> {
     let max_workers = points.iter().map(|p| p.workers).max().unwrap_or(2).max(2) as f64;
     let top = points.iter().map(|p| p.speedup).fold(max_workers, f64::max) * 1.1;
+    // The worker counts measured, and the one worker of the baseline.
+    let mut counts: Vec<usize> = points.iter().map(|p| p.workers).collect();
+    counts.push(1);
+    counts.sort_unstable();
+    counts.dedup();
+    let counts: Vec<f64> = counts.into_iter().map(|n| n as f64).collect();
+    // Labels at the counts themselves: plotters' own key points on a short log axis fall
+    // between whole counts, where a rounded label would name a count it is not at.
+    let x = (1f64..max_workers * 1.2)
+        .log_scale()
+        .base(2.0)
+        .with_key_points(counts.clone());
     let mut chart = ChartBuilder::on(area)
         .caption("Speedup over one worker", ("sans-serif", 26))
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d((1f64..max_workers * 1.2).log_scale().base(2.0), 0f64..top)
+        .build_cartesian_2d(x, 0f64..top)
         .map_err(drawing("scaling"))?;
     chart
         .configure_mesh()
         .x_desc("workers (log scale)")
         .y_desc("speedup")
-        .x_label_formatter(&|v| format!("{}", v.round()))
+        .x_label_formatter(&|v| format!("{v}"))
         .label_style(("sans-serif", 15))
         .draw()
         .map_err(drawing("scaling axes"))?;
@@ -525,14 +540,7 @@ fn scaling_chart(
         // y = x at each worker count measured (the axis is logarithmic, so the ideal is
         // drawn through the same points as the policies).
         .draw_series(DashedLineSeries::new(
-            {
-                let mut counts: Vec<usize> = points.iter().map(|p| p.workers).collect();
-                counts.push(1);
-                counts.sort_unstable();
-                counts.dedup();
-                counts.into_iter().map(|n| (n as f64, n as f64))
-            }
-            .collect::<Vec<_>>(),
+            counts.iter().map(|&n| (n, n)).collect::<Vec<_>>(),
             8,
             5,
             BLACK.stroke_width(1),
@@ -550,7 +558,31 @@ fn scaling_chart(
     )
 }
 
-/// A line with dots per policy, `y` against `x`, and the legend at `legend`.
+/// The outline of the `i`th policy's points, px around the point: a circle (as a 16-gon), a
+/// square, a triangle, a diamond, in turn, so the lines tell apart without their colours too.
+/// One kind of shape (a polygon) for all, so each policy's points are the same type of element.
+fn marker(i: usize) -> Vec<(i32, i32)> {
+    let circle = || {
+        (0..16)
+            .map(|k| {
+                let a = f64::from(k) * std::f64::consts::TAU / 16.0;
+                (
+                    (6.0 * a.cos()).round() as i32,
+                    (6.0 * a.sin()).round() as i32,
+                )
+            })
+            .collect()
+    };
+    match i % 4 {
+        0 => circle(),
+        1 => vec![(-5, -5), (5, -5), (5, 5), (-5, 5)],
+        2 => vec![(0, -7), (7, 5), (-7, 5)],
+        _ => vec![(0, -7), (7, 0), (0, 7), (-7, 0)],
+    }
+}
+
+/// A line per policy, `y` against `x`, its points drawn with the policy's [`marker`], and the
+/// legend (each policy's line and marker, then its name) at `legend`.
 fn policy_lines<'a, X: Ranged<ValueType = f64>>(
     chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, RangedCoordf64>>,
     points: &[Point],
@@ -571,15 +603,20 @@ fn policy_lines<'a, X: Ranged<ValueType = f64>>(
             .map_err(drawing("a policy's line"))?
             .label(*policy)
             .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(3))
+                let shape: Vec<(i32, i32)> = marker(i)
+                    .into_iter()
+                    .map(|(dx, dy)| (12 + dx, dy))
+                    .collect();
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (24, 0)], colour.stroke_width(3))
+                    + Polygon::new(shape, colour.filled())
             });
         chart
-            .draw_series(PointSeries::of_element(
-                series,
-                5,
-                colour.filled(),
-                &|c, s, st| Circle::new(c, s, st),
-            ))
+            .draw_series(
+                series
+                    .into_iter()
+                    .map(|at| EmptyElement::at(at) + Polygon::new(marker(i), colour.filled())),
+            )
             .map_err(drawing("a policy's points"))?;
     }
     chart

@@ -251,3 +251,111 @@ fn each_attempt_of_a_group_on_a_core_is_a_bar_of_its_own() {
         );
     }
 }
+
+/// The x axis's labels of a sweep's picture, left to right, as `(x px, text)`: the numbers on
+/// the lowest row of numbers.
+fn x_labels(svg: &str) -> Vec<(i64, String)> {
+    let doc = roxmltree::Document::parse(svg).expect("XML");
+    let numbers: Vec<(i64, i64, String)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| {
+            let text = n.text()?.trim().to_string();
+            text.parse::<f64>().ok()?;
+            let at = |name| n.attribute(name)?.parse::<i64>().ok();
+            Some((at("y")?, at("x")?, text))
+        })
+        .collect();
+    let row = numbers
+        .iter()
+        .map(|n| n.0)
+        .max()
+        .expect("numbers on the axes");
+    let mut labels: Vec<(i64, String)> = numbers
+        .into_iter()
+        .filter(|n| n.0 == row)
+        .map(|(_, x, text)| (x, text))
+        .collect();
+    labels.sort_unstable();
+    labels
+}
+
+fn sweep_svg(points: &[Point], scaling: bool) -> String {
+    let mut out = Vec::new();
+    write_sweep(&mut out, points, scaling).expect("draws");
+    String::from_utf8(out).expect("UTF-8")
+}
+
+#[test]
+fn a_scaling_chart_labels_each_worker_count_once_at_its_log_position() {
+    // From one worker to two: a short axis, where plotters' own key points fall between.
+    let two: Vec<Point> = [1, 2]
+        .iter()
+        .map(|&n| point("steal", 100_000, n, 0.9))
+        .collect();
+    let labels = x_labels(&sweep_svg(&two, true));
+    let texts: Vec<&str> = labels.iter().map(|l| l.1.as_str()).collect();
+    assert_eq!(texts, ["1", "2"], "{labels:?}");
+
+    let four: Vec<Point> = [1, 2, 4, 6]
+        .iter()
+        .map(|&n| point("steal", 100_000, n, 0.9))
+        .collect();
+    let labels = x_labels(&sweep_svg(&four, true));
+    let texts: Vec<&str> = labels.iter().map(|l| l.1.as_str()).collect();
+    assert_eq!(texts, ["1", "2", "4", "6"], "{labels:?}");
+    // On a log axis each doubling is the same distance, and 4 → 6 is log₂ 1.5 of one.
+    let x: Vec<f64> = labels.iter().map(|l| l.0 as f64).collect();
+    let octave = x[1] - x[0];
+    assert!((x[2] - x[1] - octave).abs() <= 1.0, "{labels:?}");
+    assert!(
+        (x[3] - x[2] - octave * 1.5f64.log2()).abs() <= 1.0,
+        "{labels:?}"
+    );
+}
+
+#[test]
+fn each_policy_of_a_sweep_has_its_own_marker_in_the_points_and_the_legend() {
+    let policies = ["fifo", "rr", "steal", "hetero"];
+    let points: Vec<Point> = [1, 2, 4]
+        .iter()
+        .flat_map(|&n| policies.map(|p| point(p, 100_000, n, 0.9)))
+        .collect();
+    let svg = sweep_svg(&points, true);
+    let doc = roxmltree::Document::parse(&svg).expect("XML");
+    // Each marker's outline, moved to start at (0, 0) so that equal shapes compare equal.
+    let shapes = |colour: String| -> Vec<Vec<(i64, i64)>> {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("polygon") && n.attribute("fill") == Some(&colour))
+            .map(|n| {
+                let corners: Vec<(i64, i64)> = n
+                    .attribute("points")
+                    .expect("points")
+                    .split_whitespace()
+                    .map(|xy| {
+                        let (x, y) = xy.split_once(',').expect("x,y");
+                        (x.parse().expect("x"), y.parse().expect("y"))
+                    })
+                    .collect();
+                let (x0, y0) = corners[0];
+                corners.iter().map(|(x, y)| (x - x0, y - y0)).collect()
+            })
+            .collect()
+    };
+    let mut seen: Vec<Vec<(i64, i64)>> = Vec::new();
+    for (i, policy) in policies.iter().enumerate() {
+        let c = policy_colour(i);
+        let mine = shapes(format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2));
+        assert_eq!(
+            mine.len(),
+            3 + 1,
+            "three points and the legend's sample: {mine:?}"
+        );
+        assert!(
+            mine.iter().all(|s| *s == mine[0]),
+            "one shape per policy: {mine:?}"
+        );
+        assert!(!seen.contains(&mine[0]), "{policy} has a shape of its own");
+        seen.push(mine[0].clone());
+    }
+}

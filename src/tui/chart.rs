@@ -2,6 +2,11 @@
 //! are measured, on log axes. A granularity sweep plots efficiency and the scheduler's share
 //! against task size (log₁₀); a scaling sweep plots speedup against workers (log₂) beside the
 //! ideal line.
+//!
+//! The x labels are written by [`SweepView`] itself, each at the column of its value: ratatui
+//! spreads an axis's labels evenly (n labels at the middles of n equal parts), which on these
+//! axes puts every label but the first and last beside its value. Without colour (`NO_COLOR`)
+//! each policy's line is drawn with a glyph of its own, and the legend shows it before the name.
 
 use std::io::{IsTerminal, stdout};
 use std::time::Duration;
@@ -9,23 +14,24 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use crossbeam::channel::{self, Receiver};
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::style::{Color, Modifier, Style};
-use ratatui::symbols::Marker;
+use ratatui::symbols::{self, Marker};
 use ratatui::text::Line;
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Widget, Wrap};
 
 use super::input::{Action, event_action};
 use crate::sweep::Point;
 
-/// Colours and (with `NO_COLOR`) markers of the policies' lines, in the order they first
-/// appear.
-const LINES: [(Color, Marker); 4] = [
-    (Color::Cyan, Marker::Dot),
-    (Color::Yellow, Marker::Braille),
-    (Color::Green, Marker::Block),
-    (Color::Magenta, Marker::Bar),
-];
+/// Colours of the policies' lines, in the order they first appear.
+const COLOURS: [Color; 4] = [Color::Cyan, Color::Yellow, Color::Green, Color::Magenta];
+
+/// Without colour, the glyph each policy's line is drawn with, in the order they first appear:
+/// more than there are policies, so no two lines of a sweep share one.
+const GLYPHS: [char; 8] = ['+', 'x', 'o', '*', '#', '%', '@', '='];
+
+/// Without colour, the glyph of the ideal line of a scaling chart.
+const IDEAL_GLYPH: char = '.';
 
 /// What the sweep thread tells the chart.
 pub enum SweepMsg {
@@ -110,19 +116,16 @@ impl SweepView {
             .collect()
     }
 
-    /// The x axis: whole decades of size (or powers of two of workers) around the points,
-    /// a label at each, so the labels sit exactly where their values are.
-    fn x_axis(&self) -> Axis<'static> {
+    /// The x axis's bounds and its labels, each with the value it stands for: whole decades of
+    /// size (or powers of two of workers) around the points.
+    fn x_ticks(&self) -> ([f64; 2], Vec<(f64, String)>) {
         if self.scaling {
             let max = self.points.iter().map(|p| p.workers).max().unwrap_or(2);
             let top = log_workers(max).ceil().max(1.0);
-            let labels: Vec<Line> = (0..=top as u32)
-                .map(|k| Line::from(format!("{}", 1u64 << k)))
+            let ticks = (0..=top as u32)
+                .map(|k| (f64::from(k), format!("{}", 1u64 << k)))
                 .collect();
-            Axis::default()
-                .title("workers (log₂)")
-                .bounds([0.0, top])
-                .labels(labels)
+            ([0.0, top], ticks)
         } else {
             let (lo, hi) = self
                 .points
@@ -136,14 +139,73 @@ impl SweepView {
             } else {
                 (lo.floor(), hi.ceil().max(lo.floor() + 1.0))
             };
-            let labels: Vec<Line> = (lo as i32..=hi as i32)
-                .map(|k| Line::from(decade_label(k)))
+            let ticks = (lo as i32..=hi as i32)
+                .map(|k| (f64::from(k), decade_label(k)))
                 .collect();
-            Axis::default()
-                .title("task size (log₁₀)")
-                .bounds([lo, hi])
-                .labels(labels)
+            ([lo, hi], ticks)
         }
+    }
+
+    /// The x axis, its labels left blank: two empty ones keep ratatui's axis line and the row
+    /// under it, where [`SweepView::draw_x_labels`] writes the real ones.
+    fn x_axis(&self) -> Axis<'static> {
+        let title = if self.scaling {
+            "workers (log₂)"
+        } else {
+            "task size (log₁₀)"
+        };
+        Axis::default()
+            .title(title)
+            .bounds(self.x_ticks().0)
+            .labels(["", ""])
+    }
+
+    /// Writes the x labels of a chart just drawn in `area` (a bordered block) on the row under
+    /// its axis, each centred on the column of its value, or pulled inside the chart's edge
+    /// yet still over that column; a label that would touch the one before is left out.
+    ///
+    /// The plot starts right of the axes' corner `└`, wherever ratatui put it (right of the
+    /// widest y label), and its canvas puts a value at `round(fraction × (width − 1))` columns
+    /// from there, `fraction` being how far along the bounds the value lies.
+    fn draw_x_labels(&self, area: Rect, buf: &mut Buffer) {
+        let inner = area.inner(Margin::new(1, 1));
+        if inner.height < 3 {
+            return;
+        }
+        let (axis_row, label_row) = (inner.bottom() - 2, inner.bottom() - 1);
+        let Some(corner) = (inner.left()..inner.right())
+            .find(|&x| buf[(x, axis_row)].symbol() == symbols::line::BOTTOM_LEFT)
+        else {
+            // Too small a chart for axes: ratatui drew none, so no labels either.
+            return;
+        };
+        let (plot, width) = (corner + 1, inner.right().saturating_sub(corner + 1));
+        if width < 2 {
+            return;
+        }
+        let ([lo, hi], ticks) = self.x_ticks();
+        // The first column the next label may take: one blank after the label before.
+        let mut free = inner.left();
+        for (value, label) in ticks {
+            let fraction = (value - lo) / (hi - lo);
+            let column = plot + (fraction * f64::from(width - 1)).round() as u16;
+            let len = Line::raw(label.as_str()).width() as u16;
+            let start = column
+                .saturating_sub(len.saturating_sub(1) / 2)
+                .min(inner.right().saturating_sub(len))
+                .max(inner.left());
+            if start < free {
+                continue;
+            }
+            buf.set_string(start, label_row, &label, Style::default());
+            free = start + len + 1;
+        }
+    }
+
+    /// Draws `chart` in `area` with its x labels.
+    fn render_chart(&self, chart: Chart, area: Rect, buf: &mut Buffer) {
+        chart.render(area, buf);
+        self.draw_x_labels(area, buf);
     }
 
     fn chart<'a>(
@@ -158,15 +220,25 @@ impl SweepView {
             .iter()
             .enumerate()
             .map(|(i, (name, data))| {
-                let (color, marker) = LINES[i % LINES.len()];
-                // Thin braille lines in colour; without colour, the markers tell them apart.
-                let (style, marker) = if self.no_color {
-                    (Style::default(), marker)
+                // Thin braille lines in colour; without colour, each line is drawn with its
+                // glyph, and the legend shows the glyph before the policy's name.
+                let (style, marker, name) = if self.no_color {
+                    let glyph = GLYPHS[i % GLYPHS.len()];
+                    (
+                        Style::default(),
+                        Marker::Custom(glyph),
+                        Line::from(format!("{glyph} {name}")),
+                    )
                 } else {
-                    (Style::default().fg(color), Marker::Braille)
+                    let colour = COLOURS[i % COLOURS.len()];
+                    (
+                        Style::default().fg(colour),
+                        Marker::Braille,
+                        Line::from(*name),
+                    )
                 };
                 Dataset::default()
-                    .name(*name)
+                    .name(name)
                     .marker(marker)
                     .graph_type(GraphType::Line)
                     .style(style)
@@ -221,37 +293,43 @@ impl Widget for &SweepView {
             let ideal: Vec<(f64, f64)> = (0..=log_workers(max).ceil() as u32)
                 .map(|k| (f64::from(k), f64::from(1u32 << k)))
                 .collect();
-            let ideal_line = Dataset::default()
-                .name("ideal")
-                .marker(Marker::Dot)
-                .graph_type(GraphType::Line)
-                .style(Style::default().fg(Color::DarkGray))
-                .data(&ideal);
-            self.chart(
+            let ideal_line = if self.no_color {
+                Dataset::default()
+                    .name(format!("{IDEAL_GLYPH} ideal"))
+                    .marker(Marker::Custom(IDEAL_GLYPH))
+            } else {
+                Dataset::default()
+                    .name("ideal")
+                    .marker(Marker::Dot)
+                    .style(Style::default().fg(Color::DarkGray))
+            }
+            .graph_type(GraphType::Line)
+            .data(&ideal);
+            let chart = self.chart(
                 " speedup over 1 worker ",
                 "speedup",
                 &speedup,
                 Some(ideal_line),
                 top,
-            )
-            .render(charts, buf);
+            );
+            self.render_chart(chart, charts, buf);
         } else {
             let [left, right] =
                 Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                     .areas(charts);
             let efficiency = self.series(|p| p.efficiency * 100.0);
-            self.chart(
+            let chart = self.chart(
                 " efficiency: workers' time inside tasks ",
                 "%",
                 &efficiency,
                 None,
                 100.0,
-            )
-            .render(left, buf);
+            );
+            self.render_chart(chart, left, buf);
             let overhead = self.series(|p| p.overhead_share * 100.0);
             let top = speedup_max(&overhead).max(1.0).ceil();
-            self.chart(" scheduler time / task time ", "%", &overhead, None, top)
-                .render(right, buf);
+            let chart = self.chart(" scheduler time / task time ", "%", &overhead, None, top);
+            self.render_chart(chart, right, buf);
         }
         let keys = if self.done {
             "q: leave and print the table"
@@ -390,6 +468,139 @@ mod tests {
         let series = view.series(|p| p.efficiency);
         assert_eq!(series.len(), 1);
         assert!((series[0].1[1].0 - 20_000f64.log10()).abs() < 1e-12);
+    }
+
+    /// Asserts that each `(glyph, label)` of `view`'s leftmost chart (columns below `right`)
+    /// has the label on the row under the axis, over the column where the glyph's only point
+    /// is drawn; `centred` labels (those not at an end) centred on it.
+    fn labels_sit_over_their_points(view: &SweepView, right: usize, marks: &[(char, &str, bool)]) {
+        let text = text(view);
+        let rows: Vec<Vec<char>> = text
+            .lines()
+            .map(|l| l.chars().take(right).collect())
+            .collect();
+        // The axes' corner: the lowest `└` but the block's own, at the left edge (the
+        // legend's box has one too, higher up).
+        let axis = rows
+            .iter()
+            .rposition(|r| r.iter().skip(1).any(|c| *c == '└'))
+            .unwrap_or_else(|| panic!("an x axis:\n{text}"));
+        let labels = &rows[axis + 1];
+        for &(glyph, label, centred) in marks {
+            // The points lie low in the plot, below the legend.
+            let column = (axis.saturating_sub(8)..axis)
+                .find_map(|y| rows[y].iter().position(|c| *c == glyph))
+                .unwrap_or_else(|| panic!("{glyph} plotted:\n{text}"));
+            // The label as a word of its own: `1` is not the `1` of `10µs`.
+            let word: Vec<char> = label.chars().collect();
+            let len = word.len();
+            let apart = |c: Option<&char>| c.is_none_or(|c| *c == ' ' || *c == '│');
+            let start = (0..=labels.len().saturating_sub(len))
+                .find(|&x| {
+                    labels[x..x + len] == word[..]
+                        && apart(x.checked_sub(1).and_then(|b| labels.get(b)))
+                        && apart(labels.get(x + len))
+                })
+                .unwrap_or_else(|| panic!("{label} under the axis:\n{text}"));
+            assert!(
+                (start..start + len).contains(&column),
+                "{label} at columns {start}..{} is over its point at {column}:\n{text}",
+                start + len
+            );
+            if centred {
+                assert_eq!(
+                    start + (len - 1) / 2,
+                    column,
+                    "{label} is centred on its point:\n{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn size_labels_sit_at_the_columns_of_their_sizes() {
+        let mut view = SweepView {
+            no_color: true,
+            ..SweepView::default()
+        };
+        // A point per policy, each alone at a decade from 1 µs to 1 ms.
+        for (policy, size) in [
+            ("fifo", 1_000),
+            ("rr", 10_000),
+            ("steal", 100_000),
+            ("hetero", 1_000_000),
+        ] {
+            view.points.push(point(policy, size, 2, 0.2));
+        }
+        labels_sit_over_their_points(
+            &view,
+            60,
+            &[
+                ('+', "1µs", false),
+                ('x', "10µs", true),
+                ('o', "100µs", true),
+                ('*', "1ms", false),
+            ],
+        );
+    }
+
+    #[test]
+    fn worker_labels_sit_at_the_columns_of_their_counts() {
+        let mut view = SweepView {
+            scaling: true,
+            no_color: true,
+            ..SweepView::default()
+        };
+        for (policy, workers) in [("fifo", 1), ("rr", 2), ("steal", 4), ("hetero", 8)] {
+            let mut p = point(policy, 100_000, workers, 0.0);
+            // Below the ideal line, which would draw over the points.
+            p.speedup = 0.2;
+            view.points.push(p);
+        }
+        labels_sit_over_their_points(
+            &view,
+            120,
+            &[
+                ('+', "1", false),
+                ('x', "2", true),
+                ('o', "4", true),
+                ('*', "8", false),
+            ],
+        );
+    }
+
+    #[test]
+    fn without_colour_the_legend_shows_each_policys_glyph() {
+        let glyphs: std::collections::HashSet<char> =
+            GLYPHS.iter().copied().chain([IDEAL_GLYPH]).collect();
+        assert_eq!(glyphs.len(), GLYPHS.len() + 1, "no two lines share a glyph");
+        assert!(
+            GLYPHS.len() >= schedlab_policies::ALL.len(),
+            "a glyph for every policy a sweep can run"
+        );
+        let mut view = SweepView {
+            no_color: true,
+            ..SweepView::default()
+        };
+        for size in [1_000, 10_000] {
+            view.points.push(point("fifo", size, 2, 0.1));
+            view.points.push(point("steal", size, 2, 0.2));
+        }
+        let plain = text(&view);
+        for entry in ["+ fifo", "x steal"] {
+            assert!(plain.contains(entry), "{entry} in the legend:\n{plain}");
+        }
+        assert!(plain.contains('+') && plain.contains('x'), "{plain}");
+        view.scaling = true;
+        assert!(text(&view).contains(". ideal"), "{}", text(&view));
+        // In colour the colours tell the lines apart: the legend is the names alone.
+        view.no_color = false;
+        view.scaling = false;
+        let coloured = text(&view);
+        assert!(
+            coloured.contains("fifo") && !coloured.contains("+ fifo"),
+            "{coloured}"
+        );
     }
 
     #[test]
