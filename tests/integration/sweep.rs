@@ -183,7 +183,9 @@ fn bad_sweeps_are_refused_with_the_reason() {
         (&["--sizes", "1ns..1us"], "exceed the limit of 10000000"),
         (
             &["--total-ms", "60000", "--sizes", "10us..1s"],
-            "would take about 34 min; the limit is 10 min",
+            // The estimate spreads the work over this machine's cores, so only its shape is
+            // fixed (the durations print with one decimal).
+            "min; the limit is 10.0 min",
         ),
     ] {
         let output = schedlab().arg("sweep").args(args).output().expect("runs");
