@@ -1062,9 +1062,32 @@ impl<P: Policy> Shared<'_, P> {
             // around (the workload check refuses speeds too slow to finish anyway); an
             // interrupt ends the wait.
             rec.event(t1, Kind::Slow, id, attempt, 0);
-            let until = t1.saturating_add((real as f64 * (1.0 / speed - 1.0)) as u64);
-            while t2 < until && !self.done.load(Ordering::Relaxed) {
-                std::hint::spin_loop();
+            let extra = (real as f64 * (1.0 / speed - 1.0)) as u64;
+            match machine::thread_cpu_ns() {
+                // For CPU time: a wait for a CPU in the middle is the machine's, and the
+                // slow core is `1 / speed` times slower than a fast one however busy the
+                // machine (spinning for wall time, it was as fast as the others under load).
+                Some(cpu) => {
+                    let until = cpu.saturating_add(extra);
+                    while !self.done.load(Ordering::Relaxed)
+                        && machine::thread_cpu_ns().is_some_and(|now| now < until)
+                    {
+                        std::hint::spin_loop();
+                    }
+                    t2 = self.now();
+                }
+                None => {
+                    let until = t1.saturating_add(extra);
+                    while t2 < until && !self.done.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                        t2 = self.now();
+                    }
+                }
+            }
+            if t2 - body_end > PREEMPTION_CHECK_NS {
+                // What the OS held the worker off its CPU during the emulation: not the core's
+                // time, like that inside the body.
+                st.preempted_busy_ns += rq.since_last().min(t2 - body_end);
                 t2 = self.now();
             }
         }

@@ -223,20 +223,23 @@ fn webserver_cores_blocked_in_io_compute_nothing() {
 }
 
 #[test]
-fn video_rr_leaves_cores_idle_that_steal_keeps_busy() {
-    let _timing = timing();
-    let rr = best_of("video", "rr", 3).report;
-    let steal = best_of("video", "steal", 3).report;
-    let idle = |r: &schedlab::report::Report| {
-        r.workers.iter().map(|w| w.idle_ns).sum::<u64>() as f64
-            / (r.makespan_ns * r.workers.len() as u64) as f64
-    };
-    assert!(
-        idle(&rr) > idle(&steal) + 0.02,
-        "rr idle {}, steal {}",
-        idle(&rr),
-        idle(&steal)
+fn video_deeper_frames_cost_more() {
+    let _heavy = heavy();
+    let ran = best_of("video", "steal", 1);
+    // Each frame's body, in frame order.
+    let mut frames: Vec<(u32, u64)> = ran
+        .run
+        .timeline
+        .attempts()
+        .map(|a| (a.run.task, a.end_ns().unwrap() - a.run.t))
+        .collect();
+    frames.sort_unstable();
+    // The zoom goes in and back out: the frames' costs rise and fall along it.
+    let (least, most) = (
+        frames.iter().map(|f| f.1).min().unwrap(),
+        frames.iter().map(|f| f.1).max().unwrap(),
     );
+    assert!(most > 2 * least, "frames take {least} to {most} ns");
 }
 
 #[test]
@@ -289,20 +292,29 @@ fn mixed_sorts_wait_for_every_blur_and_slow_cores_take_longer() {
     let (spans, _) = tour::spans(&ran.plan, &ran.run.timeline);
     let g = |name: &str| ran.plan.groups.iter().position(|g| g.name == name).unwrap();
     assert!(spans[g("sort")].start >= spans[g("blur")].end);
-    // The same blur tasks take longer on the half-speed cores.
-    let blur = g("blur");
-    let mut length = [(0u64, 0u64); 2];
+    // The half-speed cores take longer over the same work: each attempt's length against
+    // the estimate of its work at full speed (tasks that block in I/O left out: blocking
+    // takes as long on any core).
+    let mut per_estimate = [(0.0f64, 0usize); 2];
     for a in ran.run.timeline.attempts() {
-        if ran.plan.locate(a.run.task).0 == blur {
-            let slow = usize::from(ran.report.workers[a.worker].speed < 1.0);
-            length[slow].0 += a.end_ns().unwrap() - a.run.t;
-            length[slow].1 += 1;
+        let (group, index) = ran.plan.locate(a.run.task);
+        if ran.plan.groups[group].name == "requests" {
+            continue;
         }
+        let estimate = f64::from(ran.plan.cost_us(group, index, 0)) * 1e3;
+        if estimate < 100_000.0 {
+            continue;
+        }
+        let slow = usize::from(ran.report.workers[a.worker].speed < 1.0);
+        per_estimate[slow].0 += (a.end_ns().unwrap() - a.run.t) as f64 / estimate;
+        per_estimate[slow].1 += 1;
     }
-    let mean = |(sum, n): (u64, u64)| sum as f64 / n.max(1) as f64;
-    if length[0].1 > 0 && length[1].1 > 0 {
-        assert!(mean(length[1]) > 1.5 * mean(length[0]), "{length:?}");
-    }
+    let mean = |(sum, n): (f64, usize)| sum / n.max(1) as f64;
+    assert!(per_estimate.iter().all(|p| p.1 >= 3), "{per_estimate:?}");
+    assert!(
+        mean(per_estimate[1]) > 1.4 * mean(per_estimate[0]),
+        "{per_estimate:?}"
+    );
 }
 
 #[test]
