@@ -781,7 +781,11 @@ fn a_lesson_runs_its_policies_side_by_side_and_concludes_from_them() {
     run_for_real(&mut app);
     let conclusion = app.conclusion.clone().expect("both runs finished");
     let [rr, steal] = [0, 1].map(|i| app.runs[i].finished.as_ref().unwrap().report.clone());
-    let expected = crate::tour::balance_conclusion(&rr, &steal);
+    let expected = format!(
+        "{}{}",
+        crate::tour::machine_caveat(&[&rr, &steal]),
+        crate::tour::balance_conclusion(&rr, &steal)
+    );
     assert_eq!(conclusion, expected, "measured from these two runs");
     let terminal = draw(&app, 160, 50);
     let text = rows(terminal.backend().buffer()).join("\n");
