@@ -5,8 +5,6 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -19,20 +17,13 @@ use crate::plan::Plan;
 use crate::report::{Report, fmt_ns};
 use crate::workload::{self, Loaded, Overrides, ResolvedMachine};
 
-/// Exit status of a run stopped by Ctrl-C.
-pub const EXIT_INTERRUPTED: u8 = 130;
+use crate::terminal::interrupt_flag;
+pub use crate::terminal::{Crashed, EXIT_INTERRUPTED};
 /// Exit status for bad usage or bad input.
 pub const EXIT_BAD_INPUT: u8 = 2;
 /// Exit status when the policy or the executor itself failed: a bug, not bad input (70 is
 /// `EX_SOFTWARE` of sysexits.h).
 pub const EXIT_CRASHED: u8 = 70;
-
-/// The policy or the executor panicked (a task's panic is caught and counted instead).
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "the run crashed in the policy or the executor, not in a task: {0}. This is a bug in schedlab (or in a policy being written); the message above says where"
-)]
-pub struct Crashed(pub String);
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -419,32 +410,6 @@ fn distinct_policies(list: &[PolicyArg]) -> Result<Vec<String>> {
         names.push(policy.name.clone());
     }
     Ok(names)
-}
-
-/// Set while the TUI owns the terminal, so a second Ctrl-C restores it before leaving.
-pub(crate) static TUI_ACTIVE: AtomicBool = AtomicBool::new(false);
-
-/// Set by the Ctrl-C handler.
-pub(crate) fn interrupt_flag() -> Arc<AtomicBool> {
-    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
-    FLAG.get_or_init(|| {
-        let flag = Arc::new(AtomicBool::new(false));
-        let handler_flag = flag.clone();
-        // A second Ctrl-C leaves at once. If a handler cannot be installed, Ctrl-C simply keeps
-        // its default meaning.
-        let _ = ctrlc::set_handler(move || {
-            if handler_flag.swap(true, Ordering::SeqCst) {
-                if TUI_ACTIVE.load(Ordering::SeqCst) {
-                    ratatui::restore();
-                }
-                // A file being written stays as it was; its temporary twin goes too.
-                output::remove_unfinished();
-                std::process::exit(i32::from(EXIT_INTERRUPTED));
-            }
-        });
-        flag
-    })
-    .clone()
 }
 
 /// Parses the command line, runs it and returns the exit status.

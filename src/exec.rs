@@ -24,7 +24,6 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -58,15 +57,9 @@ thread_local! {
     /// Set while this thread runs a task body, so the panic hook stays quiet for the panics the
     /// workload injects (they are caught, counted and retried, not bugs).
     static IN_TASK: Cell<bool> = const { Cell::new(false) };
-    /// Raw clock reading at which the running task body started to block, 0 if it has not.
-    static BLOCKED_AT: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Called by a kernel just before it blocks (sleeps, waits for I/O), so the run can tell time
-/// spent blocked from time spent computing. Costs one clock read.
-pub fn blocking() {
-    BLOCKED_AT.with(|b| b.set(clock().raw()));
-}
+pub use crate::clock::blocking;
 
 /// Wraps the current panic hook so that panics inside task bodies print nothing; every other
 /// panic still reaches the previous hook. Call again after anything else replaces the hook (the
@@ -450,18 +443,6 @@ impl WithPolicy for Visit<'_> {
     }
 }
 
-/// The process's cheap clock, calibrated once.
-fn clock() -> &'static quanta::Clock {
-    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
-    // Miri cannot run the CPU instructions the real clock calibrates with; a run under miri
-    // gets a clock that stands still (the run still ends: nothing waits for time to pass
-    // unless the workload has arrivals).
-    #[cfg(miri)]
-    return CLOCK.get_or_init(|| quanta::Clock::mock().0);
-    #[cfg(not(miri))]
-    CLOCK.get_or_init(quanta::Clock::new)
-}
-
 /// A group's run state.
 #[derive(Default)]
 struct GroupState {
@@ -558,7 +539,7 @@ pub fn run_policy<P: Policy>(
         makespan_ns: AtomicU64::new(0),
         sleep: Sleep::new(&parkers),
         speeds: machine.speeds.clone(),
-        clock: clock(),
+        clock: crate::clock::clock(),
         start: 0,
         releaser: std::thread::current(),
     };
@@ -1042,7 +1023,7 @@ impl<P: Policy> Shared<'_, P> {
         let blocked_at = if trivial {
             0
         } else {
-            BLOCKED_AT.with(|b| b.replace(0))
+            crate::clock::take_blocked_at()
         };
         if blocked_at != 0 {
             // Blocked until the body's recorded end: the start of a slower core's emulation,

@@ -682,7 +682,7 @@ fn sleep_us(us: f64) {
         && let Ok(d) = Duration::try_from_secs_f64(us * 1e-6)
     {
         // Tell the executor, so the timeline shows the rest of the task as blocked, not busy.
-        crate::exec::blocking();
+        crate::clock::blocking();
         interruptible_sleep(d);
     }
 }

@@ -10,6 +10,7 @@
 #![deny(unsafe_code)]
 
 pub mod cli;
+pub mod clock;
 pub mod compare;
 pub mod diagnose;
 pub mod escape;
@@ -25,6 +26,7 @@ pub mod recording;
 pub mod report;
 pub mod svg;
 pub mod sweep;
+pub mod terminal;
 pub mod times;
 pub mod tour;
 pub mod trace;

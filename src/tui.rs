@@ -45,7 +45,7 @@ struct Guard;
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        crate::cli::TUI_ACTIVE.store(false, Ordering::SeqCst);
+        crate::terminal::TUI_ACTIVE.store(false, Ordering::SeqCst);
         let _ = execute!(stdout(), DisableMouseCapture);
         ratatui::restore();
     }
@@ -203,10 +203,10 @@ pub fn run(session: Session<'_>) -> Result<App> {
     // so keep them from reaching it.
     exec::quiet_task_panics();
     let _guard = Guard;
-    crate::cli::TUI_ACTIVE.store(true, Ordering::SeqCst);
+    crate::terminal::TUI_ACTIVE.store(true, Ordering::SeqCst);
     execute!(stdout(), EnableMouseCapture)?;
     // A Ctrl-C from outside the terminal (kill -INT) arrives as a signal, not as a key.
-    let interrupt = crate::cli::interrupt_flag();
+    let interrupt = crate::terminal::interrupt_flag();
 
     let mut app = App::new(workload, description, plan, machine, policy);
     app.keep_events = keep_events;
@@ -251,7 +251,7 @@ pub fn run(session: Session<'_>) -> Result<App> {
         }
         if let Some(message) = app.crashed.take() {
             drop(_guard);
-            return Err(crate::cli::Crashed(message).into());
+            return Err(crate::terminal::Crashed(message).into());
         }
         let timeout = next_frame.saturating_duration_since(Instant::now());
         channel::select! {

@@ -360,11 +360,11 @@ pub fn run(mut view: SweepView, mut rx: Receiver<SweepMsg>) -> Result<(Vec<Point
     }
     let mut terminal = ratatui::init();
     let _guard = super::Guard;
-    crate::cli::TUI_ACTIVE.store(true, std::sync::atomic::Ordering::SeqCst);
+    crate::terminal::TUI_ACTIVE.store(true, std::sync::atomic::Ordering::SeqCst);
     view.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let (input_tx, mut input) = channel::unbounded();
     let _input = super::Input::spawn(input_tx, |event| event)?;
-    let interrupt = crate::cli::interrupt_flag();
+    let interrupt = crate::terminal::interrupt_flag();
     let stopped = loop {
         terminal.draw(|frame| frame.render_widget(&view, frame.area()))?;
         channel::select! {

@@ -14,6 +14,7 @@ mod exports;
 mod finish;
 mod fuzz_loader;
 mod interrupt;
+mod layers;
 mod lessons;
 mod outputs;
 mod recordings;
