@@ -835,7 +835,12 @@ fn compare(args: &CompareArgs) -> Result<ExitCode> {
     }
     let summary = crate::compare::summarize(&reports);
     let table = if args.repeat > 1 {
-        crate::compare::table(&summary)
+        format!(
+            "{}{}{}",
+            comparison_heading(&reports),
+            crate::compare::table(&summary),
+            crate::compare::diagnostics(&reports)
+        )
     } else {
         comparison(&reports)
     };
@@ -1082,25 +1087,33 @@ fn sweep_chart(
 }
 
 /// The comparison table of `compare`.
-pub fn comparison(reports: &[Report]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    if let Some(first) = reports.first() {
-        let _ = writeln!(
-            out,
-            "{}: {} tasks on {} workers ({} cores), seed {}{}",
+/// The first line of a comparison: the workload, and the machine the runs had.
+fn comparison_heading(reports: &[Report]) -> String {
+    reports.first().map_or(String::new(), |first| {
+        format!(
+            "{}: {} tasks on {} workers ({} cores{}), seed {}{}\n",
             crate::escape::printable(&first.workload),
             first.tasks.total,
             first.workers.len(),
             first.machine.cores,
+            if first.machine.oversubscribed {
+                ", oversubscribed"
+            } else {
+                ""
+            },
             first.seed,
             if first.speeds_emulated {
                 " (slower speeds emulated)"
             } else {
                 ""
             }
-        );
-    }
+        )
+    })
+}
+
+pub fn comparison(reports: &[Report]) -> String {
+    use std::fmt::Write as _;
+    let mut out = comparison_heading(reports);
     let _ = writeln!(
         out,
         "{:<8} {:>10} {:>11} {:>7} {:>11} {:>14} {:>10} {:>8} {:>7}",

@@ -65,6 +65,9 @@ pub struct PolicySummary {
     pub idle_pct: Spread,
     /// Scheduler share of all workers' time, percent.
     pub overhead_pct: Spread,
+    /// The scheduler's cost per task, preemption left out, ns.
+    #[serde(default)]
+    pub overhead_ns_per_task: Spread,
     /// p99 ready → start wait, ns.
     pub p99_wait_ns: Spread,
     /// p99 release → end response, ns.
@@ -107,6 +110,9 @@ pub fn summarize(reports: &[Report]) -> Vec<PolicySummary> {
                 efficiency: Spread::of(runs.iter().map(|r| r.efficiency)),
                 idle_pct: Spread::of(runs.iter().map(|r| share(r, |w| w.idle_ns))),
                 overhead_pct: Spread::of(runs.iter().map(|r| share(r, |w| w.overhead_ns))),
+                overhead_ns_per_task: Spread::of(
+                    runs.iter().map(|r| r.overhead_ns_per_task as f64),
+                ),
                 p99_wait_ns: Spread::of(runs.iter().map(|r| r.wait_ns.p99 as f64)),
                 p99_response_ns: Spread::of(runs.iter().map(|r| r.response_ns.p99 as f64)),
                 arrivals: runs
@@ -198,6 +204,7 @@ pub fn table(summary: &[PolicySummary]) -> String {
         "efficiency".to_string(),
         "idle %".to_string(),
         "overhead %".to_string(),
+        "per task".to_string(),
         "p99 wait".to_string(),
         "p99 response".to_string(),
     ]];
@@ -226,6 +233,12 @@ pub fn table(summary: &[PolicySummary]) -> String {
                 "{:.2} [{:.2}–{:.2}]",
                 s.overhead_pct.median, s.overhead_pct.min, s.overhead_pct.max
             ),
+            format!(
+                "{} [{}–{}]",
+                ns(s.overhead_ns_per_task.median),
+                ns(s.overhead_ns_per_task.min),
+                ns(s.overhead_ns_per_task.max)
+            ),
             ns(s.p99_wait_ns.median),
             format!(
                 "{} [{}–{}]",
@@ -235,7 +248,7 @@ pub fn table(summary: &[PolicySummary]) -> String {
             ),
         ]);
     }
-    let widths: Vec<usize> = (0..8)
+    let widths: Vec<usize> = (0..9)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
@@ -256,6 +269,32 @@ pub fn table(summary: &[PolicySummary]) -> String {
     }
     for v in verdicts(summary) {
         let _ = writeln!(out, "{v}");
+    }
+    out
+}
+
+/// What the repeated runs showed, one line per diagnostic: in how many runs it fired, and
+/// its message from the first of them (the same list the report and the summary have).
+pub fn diagnostics(reports: &[Report]) -> String {
+    let mut seen: Vec<(&crate::report::Diagnostic, &str, usize)> = Vec::new();
+    for r in reports {
+        for d in &r.diagnostics {
+            match seen.iter_mut().find(|(first, _, _)| first.code == d.code) {
+                Some(entry) => entry.2 += 1,
+                None => seen.push((d, &r.policy, 1)),
+            }
+        }
+    }
+    let mut out = String::new();
+    for (d, policy, runs) in seen {
+        let _ = writeln!(
+            out,
+            "{} [{}] in {runs} of {} runs (first, {policy}): {}",
+            d.severity,
+            d.code,
+            reports.len(),
+            crate::escape::printable(&d.message)
+        );
     }
     out
 }
@@ -282,6 +321,7 @@ mod tests {
             efficiency: s,
             idle_pct: s,
             overhead_pct: s,
+            overhead_ns_per_task: s,
             p99_wait_ns: s,
             p99_response_ns: s,
             arrivals: false,

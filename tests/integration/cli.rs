@@ -880,6 +880,17 @@ fn an_oversubscribed_run_says_what_the_machine_did_to_it() {
             "{table}"
         );
         assert!(!table.contains("beyond the noise"), "{table}");
+        assert!(
+            table.contains(&format!(
+                "on {workers} workers ({cores} cores, oversubscribed)"
+            )),
+            "{table}"
+        );
+        assert!(
+            table.contains("warning [oversubscribed] in 4 of 4 runs")
+                && table.contains("warning [preempted] in"),
+            "{table}"
+        );
     } else {
         assert!(preempted.iter().all(Option::is_none), "{preempted:?}");
         assert!(summary.contains("not told by this OS"), "{summary}");
