@@ -15,7 +15,8 @@ use crate::kernels::KERNELS;
 use crate::output::{self, Named};
 use crate::plan::Plan;
 use crate::report::{Report, fmt_ns};
-use crate::workload::{self, Loaded, Overrides, ResolvedMachine};
+use crate::session::Session;
+use crate::workload::{self, Overrides};
 
 use crate::terminal::interrupt_flag;
 pub use crate::terminal::{Crashed, EXIT_INTERRUPTED};
@@ -502,27 +503,9 @@ fn print_bytes(bytes: &[u8]) -> Result<ExitCode> {
     }
 }
 
-/// A workload ready to run.
-struct Prepared {
-    loaded: Loaded,
-    machine: ResolvedMachine,
-    plan: Plan,
-}
-
-fn prepare(arg: &str, machine: &MachineArgs) -> Result<Prepared> {
-    let loaded = workload::find(arg)?;
-    let overrides = machine.overrides();
-    let resolved = loaded
-        .workload
-        .resolve_machine(&overrides)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", loaded.source_name))?;
-    let seed = overrides.seed.unwrap_or(loaded.workload.seed);
-    let plan = Plan::new(&loaded.workload, seed);
-    Ok(Prepared {
-        loaded,
-        machine: resolved,
-        plan,
-    })
+/// The workload `arg` names, with the command line's machine overrides.
+fn prepare(arg: &str, machine: &MachineArgs) -> Result<Session> {
+    Session::load(arg, &machine.overrides())
 }
 
 /// A progress bar of `len` steps drawn with `template` (indicatif's), the same look everywhere.
@@ -534,7 +517,7 @@ fn progress_bar(len: usize, template: &str) -> indicatif::ProgressBar {
 }
 
 fn execute(
-    p: &Prepared,
+    p: &Session,
     policy: &str,
     record: bool,
     pin: bool,
@@ -571,7 +554,7 @@ fn execute(
         bar.set_message(format!("{elapsed:.1} s{left}"));
     };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        exec::run(&p.plan, &p.machine, policy, &options, &mut tick)
+        p.run(policy, &options, &mut tick)
     }));
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -581,11 +564,6 @@ fn execute(
         Ok(Err(e)) => Err(e.into()),
         Err(panic) => Err(Crashed(exec::panic_message(&*panic)).into()),
     }
-}
-
-fn report_of(p: &Prepared, run: &RunResult) -> Report {
-    let w = &p.loaded.workload;
-    Report::new(&w.name, &w.description, &p.plan, &p.machine, run)
 }
 
 /// Writes an output to stdout (`-`) or, whole or not at all, to the file at `path`.
@@ -605,7 +583,7 @@ fn write_to(
 }
 
 /// The workload's file, where it was read from one (a built-in workload is no file).
-fn workload_file(p: &Prepared) -> Vec<Named<'_>> {
+fn workload_file(p: &Session) -> Vec<Named<'_>> {
     let path = Path::new(&p.loaded.source_name);
     if path.is_file() {
         vec![Named::new("the workload", path)]
@@ -670,7 +648,7 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
             p.machine.workers()
         );
         let run = execute(&p, &args.policy, need_events, !args.exec.no_pin, true)?;
-        let report = report_of(&p, &run);
+        let report = p.report(&run);
         let interrupted = report.interrupted;
         print_summary(&report, &args.outputs);
         (Some(report), run.timeline, run.samples, interrupted)
@@ -827,7 +805,7 @@ fn compare(args: &CompareArgs) -> Result<ExitCode> {
                 eprintln!("schedlab: {} under {policy}...", p.loaded.workload.name);
             }
             let run = execute(&p, policy, false, !args.exec.no_pin, true)?;
-            reports.push(report_of(&p, &run));
+            reports.push(p.report(&run));
             if run.interrupted {
                 break 'rounds;
             }
@@ -1181,7 +1159,7 @@ fn check(arg: &str, machine: &MachineArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn describe(p: &Prepared) -> String {
+fn describe(p: &Session) -> String {
     use std::fmt::Write as _;
     let w = &p.loaded.workload;
     let mut out = String::new();

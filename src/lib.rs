@@ -24,6 +24,7 @@ pub mod plan;
 pub mod record;
 pub mod recording;
 pub mod report;
+pub mod session;
 pub mod svg;
 pub mod sweep;
 pub mod terminal;

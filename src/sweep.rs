@@ -9,17 +9,18 @@
 //! within the task limit, and a sweep whose estimated time is plainly absurd is refused with
 //! the estimate, rather than discovered by waiting.
 
-use crate::fmt::fmt_duration;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use crate::exec::{self, RunOptions};
-use crate::plan::Plan;
+use crate::exec::RunOptions;
+use crate::fmt::fmt_duration;
+use crate::kernels::Kernel;
 use crate::report::{Report, fmt_ns};
-use crate::workload::{self, MAX_TASKS, Overrides};
+use crate::session::Session;
+use crate::workload::{Arrival, Faults, Group, MAX_TASKS, Machine, Overrides, Workload};
 
 /// One measured point of a sweep.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -126,24 +127,37 @@ fn run_point(
     seed: u64,
     pin: bool,
 ) -> Result<Report> {
-    let text = format!(
-        "(name: \"sweep\", seed: {seed}, groups: [(name: \"spin\", kernel: Spin(us: {}), count: {tasks})])",
-        size_ns as f64 / 1e3
-    );
-    let w = workload::parse(&text, "sweep")?.workload;
-    let machine = w
-        .resolve_machine(&Overrides {
+    // Built as the workload it is (no RON written and read back): one group of spins.
+    let w = Workload {
+        name: "sweep".into(),
+        description: String::new(),
+        seed,
+        machine: Machine::default(),
+        faults: Faults::default(),
+        groups: vec![Group {
+            name: "spin".into(),
+            kernel: Kernel::Spin {
+                us: size_ns as f64 / 1e3,
+            },
+            count: usize::try_from(tasks)?,
+            after: Vec::new(),
+            arrival: Arrival::AtStart,
+            jitter: 0.0,
+        }],
+    };
+    let session = Session::built(
+        w,
+        &Overrides {
             workers: Some(workers),
             ..Overrides::default()
-        })
-        .map_err(anyhow::Error::msg)?;
-    let plan = Plan::new(&w, seed);
+        },
+    )?;
     let options = RunOptions {
         pin,
         ..RunOptions::default()
     };
-    let run = exec::run(&plan, &machine, policy, &options, &mut |_| {})?;
-    Ok(Report::new("sweep", "", &plan, &machine, &run))
+    let run = session.run(policy, &options, &mut |_| {})?;
+    Ok(session.report(&run))
 }
 
 fn point(

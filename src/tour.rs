@@ -8,11 +8,12 @@
 use crate::fmt::pct;
 use std::fmt::Write as _;
 
-use crate::exec::{self, RunOptions};
+use crate::exec::RunOptions;
 use crate::plan::Plan;
 use crate::record::Timeline;
 use crate::report::{Report, WorkerReport, fmt_ns};
-use crate::workload::{self, Overrides};
+use crate::session::Session;
+use crate::workload::Overrides;
 
 /// When a group's tasks ran: the first start and the last end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -51,20 +52,18 @@ pub struct Measured {
 
 /// Runs a shipped workload under `policy` (recording, to measure the groups' spans).
 pub fn measure(name: &str, policy: &str, pin: bool) -> anyhow::Result<Measured> {
-    let loaded = workload::find(name)?;
-    let w = &loaded.workload;
-    let machine = w
-        .resolve_machine(&Overrides::default())
-        .map_err(anyhow::Error::msg)?;
-    let plan = Plan::new(w, w.seed);
+    let session = Session::load(name, &Overrides::default())?;
     let options = RunOptions {
         record: true,
         pin,
         ..RunOptions::default()
     };
-    let run = exec::run(&plan, &machine, policy, &options, &mut |_| {})?;
-    let report = Report::new(&w.name, &w.description, &plan, &machine, &run);
-    Ok(Measured::new(&plan, report, &run.timeline))
+    let run = session.run(policy, &options, &mut |_| {})?;
+    Ok(Measured::new(
+        &session.plan,
+        session.report(&run),
+        &run.timeline,
+    ))
 }
 
 impl Measured {
@@ -546,6 +545,7 @@ mod tests {
     use super::*;
     use crate::record::Kind;
     use crate::report::{GroupReport, Percentiles, TaskCounts};
+    use crate::workload;
 
     fn worker(id: usize, busy: u64, idle: u64, steals: u64) -> WorkerReport {
         WorkerReport {

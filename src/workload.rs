@@ -178,6 +178,25 @@ pub struct Loaded {
     pub source_name: String,
 }
 
+impl Loaded {
+    /// A workload built in code (a sweep's point, a test's), checked as a file's would be.
+    ///
+    /// # Errors
+    ///
+    /// What a file holding it would be refused for.
+    pub fn built(workload: Workload, source_name: &str) -> Result<Loaded, WorkloadError> {
+        check(&workload).map_err(|(_, message)| WorkloadError {
+            source_name: source_name.to_string(),
+            position: None,
+            message,
+        })?;
+        Ok(Loaded {
+            workload,
+            source_name: source_name.to_string(),
+        })
+    }
+}
+
 /// The workloads compiled into the binary, so the shipped ones work from any directory.
 pub const BUILTIN: &[(&str, &str)] = &[
     ("mixed", include_str!("../workloads/mixed.ron")),

@@ -2,50 +2,30 @@
 
 #![allow(dead_code)]
 
-use schedlab::exec::{self, RunOptions, RunResult};
-use schedlab::plan::Plan;
-use schedlab::workload::{self, Overrides, ResolvedMachine};
+use schedlab::exec::{RunOptions, RunResult};
+use schedlab::workload::{self, Overrides};
 
 /// Workers of every benchmark: the machine's cores, so nobody waits for a core.
 pub fn workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// A compiled workload and the machine it runs on.
-pub struct Bench {
-    pub plan: Plan,
-    pub machine: ResolvedMachine,
-}
+/// A compiled workload and the machine it runs on: the pipeline every command uses.
+pub use schedlab::session::Session as Bench;
 
 /// Compiles RON `text` for `workers` workers.
 pub fn bench(text: &str, workers: usize) -> Bench {
-    let w = workload::parse(text, "bench")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .workload;
-    let machine = w
-        .resolve_machine(&Overrides {
-            workers: Some(workers),
-            ..Overrides::default()
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-    Bench {
-        plan: Plan::new(&w, w.seed),
-        machine,
-    }
+    let loaded = workload::parse(text, "bench").unwrap_or_else(|e| panic!("{e}"));
+    let overrides = Overrides {
+        workers: Some(workers),
+        ..Overrides::default()
+    };
+    Bench::of(loaded, &overrides).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A shipped workload on its own machine.
 pub fn shipped(name: &str) -> Bench {
-    let w = workload::find(name)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .workload;
-    let machine = w
-        .resolve_machine(&Overrides::default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    Bench {
-        plan: Plan::new(&w, w.seed),
-        machine,
-    }
+    Bench::load(name, &Overrides::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `count` empty tasks (`Spin(us: 0)`).
@@ -74,7 +54,8 @@ pub fn run(b: &Bench, policy: &str, record: bool) -> RunResult {
         pin: false,
         ..RunOptions::default()
     };
-    exec::run(&b.plan, &b.machine, policy, &options, &mut |_| {}).expect("a known policy")
+    b.run(policy, &options, &mut |_| {})
+        .expect("a known policy")
 }
 
 /// rayon: `count` empty closures spawned into one scope on `pool`.

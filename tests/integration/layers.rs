@@ -15,6 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["exec"],
     &["diagnose"],
     &["report"],
+    &["session"],
     &[
         "compare",
         "recording",

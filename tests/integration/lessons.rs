@@ -6,6 +6,8 @@
 //! engine tests' timing lock: noise on a shared machine only ever makes a run slower.
 
 use schedlab::plan::Plan;
+use schedlab::record::Kind;
+use schedlab::report::Report;
 use schedlab::tour::{self, LESSONS, Measured};
 use schedlab::workload;
 
@@ -13,13 +15,36 @@ use crate::engine::{heavy, timing};
 use crate::{Ran, assert_report_invariants, run_loaded};
 
 /// A shipped workload, run `runs` times under `policy` with its own machine; the run with the
-/// shortest makespan.
+/// shortest makespan among those the OS left alone (all of them, if it left none alone).
 fn best_of(name: &str, policy: &str, runs: usize) -> Ran {
     let w = workload::find(name).expect("shipped").workload;
-    (0..runs)
+    let all: Vec<Ran> = (0..runs)
         .map(|_| run_loaded(&w, policy, None, true))
+        .collect();
+    let any_quiet = all.iter().any(|r| quiet(&r.report));
+    all.into_iter()
+        .filter(|r| quiet(&r.report) || !any_quiet)
         .min_by_key(|r| r.report.makespan_ns)
         .expect("at least one run")
+}
+
+/// Whether the OS kept the workers off their cores too little to matter (or does not tell).
+fn quiet(r: &Report) -> bool {
+    r.preempted_share()
+        .is_none_or(|s| s <= schedlab::report::PREEMPTED_WARNING)
+}
+
+/// For claims about time: whether every run was quiet enough to judge them. When one was
+/// not, the lesson's conclusion must say the machine was busy instead of concluding.
+fn judged(measured: &[Measured], conclusion: &str) -> bool {
+    let all_quiet = measured.iter().all(|m| quiet(&m.report));
+    if !all_quiet {
+        assert!(
+            conclusion.contains("The machine was busy"),
+            "a busy machine goes unsaid: {conclusion}"
+        );
+    }
+    all_quiet
 }
 
 /// Lesson `index`'s runs, each policy's the best of `runs`.
@@ -95,7 +120,9 @@ fn granularity_shows_the_scheduler_eating_the_gain_of_tiny_tasks() {
     );
     assert!((r.overhead_ns_per_task as f64) < 0.01 * coarse.mean_ns as f64);
     let text = tour::conclude(i, &measured);
-    assert!(text.contains("The scheduler's cost ate the gain"), "{text}");
+    if judged(&measured, &text) {
+        assert!(text.contains("The scheduler's cost ate the gain"), "{text}");
+    }
 }
 
 #[test]
@@ -107,6 +134,9 @@ fn load_balancing_says_what_stealing_did() {
     let text = tour::conclude(i, &measured);
     let steals: u64 = steal.workers.iter().map(|w| w.steals).sum();
     assert_eq!(text.contains("made no steals"), steals == 0, "{text}");
+    if !judged(&measured, &text) {
+        return;
+    }
     assert!(
         steal.makespan_ns < rr.makespan_ns,
         "steal {} against rr {}",
@@ -162,7 +192,9 @@ fn hetero_keeps_the_big_tasks_off_the_slow_cores() {
         "{text}"
     );
     assert!(!text.contains("ran 0 of the big tasks, under"), "{text}");
-    assert!(text.contains("hetero finished"), "{text}");
+    if judged(&measured, &text) {
+        assert!(text.contains("hetero finished"), "{text}");
+    }
 }
 
 #[test]
@@ -287,34 +319,52 @@ fn fork_join_thieves_take_the_biggest_pieces() {
 
 #[test]
 fn mixed_sorts_wait_for_every_blur_and_slow_cores_take_longer() {
-    let _heavy = heavy();
+    let _timing = timing();
     let ran = best_of("mixed", "steal", 1);
     let (spans, _) = tour::spans(&ran.plan, &ran.run.timeline);
     let g = |name: &str| ran.plan.groups.iter().position(|g| g.name == name).unwrap();
     assert!(spans[g("sort")].start >= spans[g("blur")].end);
-    // The half-speed cores take longer over the same work: each attempt's length against
-    // the estimate of its work at full speed (tasks that block in I/O left out: blocking
-    // takes as long on any core).
-    let mut per_estimate = [(0.0f64, 0usize); 2];
-    for a in ran.run.timeline.attempts() {
-        let (group, index) = ran.plan.locate(a.run.task);
-        if ran.plan.groups[group].name == "requests" {
+    // The half-speed cores take longer over the same work: on them every long body is
+    // followed by an emulated slowdown of as much CPU time again (speed 0.5).
+    let mut spans = Vec::new();
+    for (w, events) in ran.run.timeline.workers.iter().enumerate() {
+        if ran.report.workers[w].speed >= 1.0 {
             continue;
         }
-        let estimate = f64::from(ran.plan.cost_us(group, index, 0)) * 1e3;
-        if estimate < 100_000.0 {
-            continue;
+        for (at, run) in events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.kind == Kind::Run)
+        {
+            let body = &events[at + 1..];
+            let Some(slow) = body
+                .iter()
+                .take_while(|e| e.kind.is_inside_task())
+                .find(|e| e.kind == Kind::Slow)
+            else {
+                continue;
+            };
+            let Some(end) = body.iter().find(|e| !e.kind.is_inside_task()) else {
+                continue;
+            };
+            let blocked = body
+                .iter()
+                .take_while(|e| e.kind.is_inside_task())
+                .any(|e| e.kind == Kind::Block);
+            if slow.t - run.t > 200_000 && !blocked {
+                spans.push((slow.t - run.t, end.t - slow.t));
+            }
         }
-        let slow = usize::from(ran.report.workers[a.worker].speed < 1.0);
-        per_estimate[slow].0 += (a.end_ns().unwrap() - a.run.t) as f64 / estimate;
-        per_estimate[slow].1 += 1;
     }
-    let mean = |(sum, n): (f64, usize)| sum / n.max(1) as f64;
-    assert!(per_estimate.iter().all(|p| p.1 >= 3), "{per_estimate:?}");
-    assert!(
-        mean(per_estimate[1]) > 1.4 * mean(per_estimate[0]),
-        "{per_estimate:?}"
-    );
+    assert!(!spans.is_empty(), "the slow cores ran long bodies");
+    // In all: the OS shares the cores between more workers than it has, in the bodies and
+    // in the slowdowns alike, so only the totals compare. A slowdown spins for as much CPU
+    // time as the body had; on a crowded machine its wall time can be longer still (the
+    // OS favours threads that just woke over one that has spun for a while), never shorter.
+    let bodies: u64 = spans.iter().map(|s| s.0).sum();
+    let slowdowns: u64 = spans.iter().map(|s| s.1).sum();
+    let ratio = slowdowns as f64 / bodies as f64;
+    assert!(ratio > 0.6, "slowdowns {ratio} of the bodies: {spans:?}");
 }
 
 #[test]

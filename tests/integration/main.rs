@@ -23,9 +23,10 @@ mod sweep;
 mod trace_client;
 mod tui;
 
-use schedlab::exec::{self, RunOptions, RunResult};
+use schedlab::exec::{RunOptions, RunResult};
 use schedlab::plan::Plan;
 use schedlab::report::Report;
+use schedlab::session::Session;
 use schedlab::workload::{self, Overrides};
 
 /// A finished run and its report.
@@ -53,18 +54,23 @@ pub fn run_loaded(
         speeds: None,
         seed: None,
     };
-    let machine = w
-        .resolve_machine(&overrides)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let plan = Plan::new(w, w.seed);
+    // The one pipeline every command uses.
+    let loaded = workload::Loaded::built(w.clone(), &w.name).unwrap_or_else(|e| panic!("{e}"));
+    let session = Session::of(loaded, &overrides).unwrap_or_else(|e| panic!("{e}"));
     let options = RunOptions {
         record,
         pin: false,
         ..RunOptions::default()
     };
-    let run = exec::run(&plan, &machine, policy, &options, &mut |_| {}).expect("known policy");
-    let report = Report::new(&w.name, &w.description, &plan, &machine, &run);
-    Ran { report, run, plan }
+    let run = session
+        .run(policy, &options, &mut |_| {})
+        .expect("known policy");
+    let report = session.report(&run);
+    Ran {
+        report,
+        run,
+        plan: session.plan,
+    }
 }
 
 /// Every invariant the report contract promises.
