@@ -617,7 +617,29 @@ impl App {
             .data(&data)
             .style(self.style(Style::default().fg(Color::Yellow)))
             .render(spark, buf);
-        let mut text = String::from("now:");
+        // Idle by cause: the report's when the run is over, estimated from the samples so
+        // far while it goes on.
+        let figures = match &run.finished {
+            Some(f) => f.report.figures(),
+            None => self.live_figures(run),
+        };
+        let idle: u64 = figures.workers.iter().map(|w| w.idle_ns).sum();
+        let elsewhere: u64 = figures.workers.iter().map(|w| w.queued_elsewhere_ns).sum();
+        let mut text = if idle > 0 {
+            format!(
+                "idle {:.0}% while work was queued, {:.0}% with none{}\n",
+                elsewhere as f64 * 100.0 / idle as f64,
+                (idle - elsewhere) as f64 * 100.0 / idle as f64,
+                if run.finished.is_some() {
+                    ""
+                } else {
+                    " (est.)"
+                }
+            )
+        } else {
+            String::new()
+        };
+        text.push_str("now:");
         if let Some(p) = &run.progress {
             if p.queued_shared > 0 || p.queued.iter().all(|&q| q == 0) {
                 text.push_str(&format!(" shared {}", p.queued_shared));
