@@ -560,7 +560,7 @@ impl Kernel {
                 cpu_us + io_us
             }
             Kernel::Fib { n, cutoff } if n >= 2 && n > cutoff => FIB_SPAWN_US,
-            _ => coefficient(self.kind()) * self.units() * self.spill_factor(),
+            _ => self.coefficient() * self.units() * self.spill_factor(),
         }
     }
 
@@ -783,84 +783,91 @@ fn request_bytes_per_us() -> f64 {
     })
 }
 
-/// µs per model unit for kernel kind `kind` (an index into [`KERNELS`]), measured on first use.
-fn coefficient(kind: usize) -> f64 {
-    static COEFFICIENTS: [OnceLock<f64>; 15] = [const { OnceLock::new() }; 15];
-    *COEFFICIENTS[kind].get_or_init(|| measure_coefficient(kind))
-}
+impl Kernel {
+    /// µs per model unit for this kernel's variant, measured on first use (one measurement
+    /// per variant, kept in a slot of its own).
+    fn coefficient(&self) -> f64 {
+        static COEFFICIENTS: [OnceLock<f64>; KERNELS.len()] =
+            [const { OnceLock::new() }; KERNELS.len()];
+        *COEFFICIENTS[self.kind()].get_or_init(|| self.measure_coefficient())
+    }
 
-/// Times the calibration instance of `kind` (fastest of three) and divides by its units.
-fn measure_coefficient(kind: usize) -> f64 {
-    let (probe, task) = calibration_instance(kind);
-    let best = fastest_of(3, || {
-        black_box(probe.run(0, task));
-    });
-    let units = match probe {
-        // Frames differ in cost, so count the probe frame's actual iterations rather
-        // than trusting the model's average over frames.
-        Kernel::Mandelbrot {
-            width,
-            height,
-            max_iter,
-        } => {
-            let iters = work::mandelbrot(width, height, max_iter, 0, task).iterations as f64;
-            iters + MANDEL_OVERHEAD * (width * height) as f64
-        }
-        _ => probe.units(),
-    };
-    best / units.max(1.0)
-}
+    /// Times this variant's calibration instance (fastest of three) and divides by its units.
+    fn measure_coefficient(&self) -> f64 {
+        let Some((probe, task)) = self.calibration_instance() else {
+            // Estimated from their µs parameters: one unit is one µs.
+            return 1.0;
+        };
+        let best = fastest_of(3, || {
+            black_box(probe.run(0, task));
+        });
+        let units = match probe {
+            // Frames differ in cost, so count the probe frame's actual iterations rather
+            // than trusting the model's average over frames.
+            Kernel::Mandelbrot {
+                width,
+                height,
+                max_iter,
+            } => {
+                let iters = work::mandelbrot(width, height, max_iter, 0, task).iterations as f64;
+                iters + MANDEL_OVERHEAD * (width * height) as f64
+            }
+            _ => probe.units(),
+        };
+        best / units.max(1.0)
+    }
 
-/// A small instance of each kind, and the task index to run it as: about 0.1–0.5 ms and at
-/// most 512 KiB (so [`Kernel::spill_factor`] is 1), big enough that timer resolution and
-/// per-call overhead do not dominate.
-fn calibration_instance(kind: usize) -> (Kernel, u64) {
-    let probe = match kind {
-        3 => Kernel::Sort { len: 8192 },
-        4 => Kernel::Search { len: 16_384 },
-        5 => Kernel::Analyze { len: 16_384 },
-        6 => Kernel::Hash { bytes: 64 * 1024 },
-        7 => Kernel::MatMul { n: 48 },
-        8 => Kernel::Blur {
-            width: 128,
-            height: 96,
-            radius: 2,
-        },
-        9 => Kernel::Sharpen {
-            width: 128,
-            height: 128,
-        },
-        10 => Kernel::Edge {
-            width: 128,
-            height: 128,
-        },
-        // A quarter period into the zoom: a frame mostly inside the set, whose long
-        // iteration loops time like the typical frame's (short escapes overlap and run
-        // faster per iteration, so the widest frame would underestimate).
-        11 => {
-            return (
-                Kernel::Mandelbrot {
-                    width: 40,
-                    height: 30,
-                    max_iter: 128,
-                },
-                12,
-            );
-        }
-        12 => Kernel::Stencil {
-            cells: 4096,
-            steps: 16,
-        },
-        13 => Kernel::Train {
-            samples: 256,
-            features: 16,
-            epochs: 4,
-        },
-        14 => Kernel::Fib { n: 20, cutoff: 20 },
-        // Spin, Sleep and Request estimate from their µs parameters and never get here.
-        _ => Kernel::Spin { us: 0.0 },
-    };
-    (probe, 0)
+    /// A small instance of this variant, and the task index to run it as: about 0.1–0.5 ms
+    /// and at most 512 KiB (so [`Kernel::spill_factor`] is 1), big enough that timer
+    /// resolution and per-call overhead do not dominate. `None` for the variants estimated
+    /// from their µs parameters (`Spin`, `Sleep`, `Request`).
+    fn calibration_instance(&self) -> Option<(Kernel, u64)> {
+        let probe = match self {
+            Kernel::Spin { .. } | Kernel::Sleep { .. } | Kernel::Request { .. } => return None,
+            Kernel::Sort { .. } => Kernel::Sort { len: 8192 },
+            Kernel::Search { .. } => Kernel::Search { len: 16_384 },
+            Kernel::Analyze { .. } => Kernel::Analyze { len: 16_384 },
+            Kernel::Hash { .. } => Kernel::Hash { bytes: 64 * 1024 },
+            Kernel::MatMul { .. } => Kernel::MatMul { n: 48 },
+            Kernel::Blur { .. } => Kernel::Blur {
+                width: 128,
+                height: 96,
+                radius: 2,
+            },
+            Kernel::Sharpen { .. } => Kernel::Sharpen {
+                width: 128,
+                height: 128,
+            },
+            Kernel::Edge { .. } => Kernel::Edge {
+                width: 128,
+                height: 128,
+            },
+            // A quarter period into the zoom: a frame mostly inside the set, whose long
+            // iteration loops time like the typical frame's (short escapes overlap and run
+            // faster per iteration, so the widest frame would underestimate).
+            Kernel::Mandelbrot { .. } => {
+                return Some((
+                    Kernel::Mandelbrot {
+                        width: 40,
+                        height: 30,
+                        max_iter: 128,
+                    },
+                    12,
+                ));
+            }
+            Kernel::Stencil { .. } => Kernel::Stencil {
+                cells: 4096,
+                steps: 16,
+            },
+            Kernel::Train { .. } => Kernel::Train {
+                samples: 256,
+                features: 16,
+                epochs: 4,
+            },
+            Kernel::Fib { .. } => Kernel::Fib { n: 20, cutoff: 20 },
+        };
+        Some((probe, 0))
+    }
 }
 
 #[cfg(test)]
