@@ -1202,18 +1202,8 @@ fn describe(p: &Session) -> String {
         let gp = &p.plan.groups[g];
         let tasks = gp.roots as u64 * u64::from(gp.tree);
         let est: f64 = match &gp.fib {
-            Some(fib) => {
-                // Every node of the call tree, by its n.
-                let mut per_root = 0.0;
-                let mut stack = vec![fib.n];
-                while let Some(n) = stack.pop() {
-                    per_root += f64::from(fib.cost_us[n as usize]);
-                    if !fib.is_leaf(n) && stack.len() < 1_000_000 {
-                        stack.extend([n - 1, n - 2]);
-                    }
-                }
-                per_root * gp.roots as f64
-            }
+            // Every node of the call tree (the same rule as the run's estimate).
+            Some(fib) => crate::kernels::fib::tree_work_us(fib.n, fib.cutoff) * gp.roots as f64,
             None => f64::from(gp.cost_us) * gp.roots as f64,
         };
         estimated_work += est;

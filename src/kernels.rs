@@ -27,6 +27,7 @@
 //! limit ([`Kernel::memory_bytes`]), so a typo'd `Sort(len: 10000000000)` is an error message,
 //! not an out-of-memory abort.
 
+pub mod fib;
 mod work;
 
 thread_local! {

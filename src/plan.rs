@@ -55,7 +55,7 @@ pub struct FibPlan {
 impl FibPlan {
     /// Whether a node with this `n` computes sequentially instead of spawning.
     pub fn is_leaf(&self, n: u32) -> bool {
-        n < 2 || n <= self.cutoff
+        crate::kernels::fib::is_leaf(n, self.cutoff)
     }
 
     /// Whether a node with this `n` has no computation of its own: an inner node only spawns

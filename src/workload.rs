@@ -542,25 +542,7 @@ pub fn tasks_per_root(kernel: &Kernel) -> u64 {
     }
 }
 
-/// Nodes in the fork-join call tree of `Fib(n, cutoff)`: a node spawns children `n-1` and `n-2`
-/// while `n > cutoff` and `n >= 2`. Saturates at `u64::MAX`.
-pub fn fib_tree_size(n: u32, cutoff: u32) -> u64 {
-    // Rolling sizes of the trees of k-2 and k-1. They pass u64::MAX near k = 93, so the loop
-    // stops long before an absurd `n` could cost time.
-    let (mut before, mut last) = (1u64, 1u64);
-    for k in 0..=n {
-        let size = if k < 2 || k <= cutoff {
-            1
-        } else {
-            1u64.saturating_add(last).saturating_add(before)
-        };
-        if size == u64::MAX {
-            return size;
-        }
-        (before, last) = (last, size);
-    }
-    last
-}
+pub use crate::kernels::fib::tree_size as fib_tree_size;
 
 impl Workload {
     /// The machine after applying `overrides` to the file's; checks it.
@@ -727,13 +709,7 @@ impl Workload {
         for g in &self.groups {
             let per_task = match g.kernel {
                 // Every node of the tree: leaves run fib(cutoff) or less, inner ones spawn.
-                Kernel::Fib { n, cutoff } => {
-                    let leaf = Kernel::Fib {
-                        n: n.min(cutoff),
-                        cutoff,
-                    };
-                    tasks_per_root(&g.kernel) as f64 * leaf.estimate_us()
-                }
+                Kernel::Fib { n, cutoff } => crate::kernels::fib::tree_work_us(n, cutoff),
                 ref kernel => kernel.estimate_us(),
             };
             work_us += per_task * g.count as f64 * self.expected_attempts();
