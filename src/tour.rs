@@ -812,19 +812,28 @@ mod tests {
         );
     }
 
-    #[test]
-    fn spans_come_from_the_timeline() {
-        let w = workload::parse(r#"(name: "t", groups: [(name: "a", kernel: Spin(us: 1.0), count: 2), (name: "b", kernel: Spin(us: 1.0), count: 1)])"#, "t")
-            .unwrap()
-            .workload;
-        let plan = Plan::new(&w, 0);
-        let ev = |t, kind, task| crate::record::Event {
+    /// Group `a` of two tasks and group `b` of one (`b_has` added to its fields).
+    fn two_groups(b_has: &str) -> Plan {
+        let text = format!(
+            r#"(name: "t", groups: [(name: "a", kernel: Spin(us: 1.0), count: 2), (name: "b", kernel: Spin(us: 1.0), count: 1{b_has})])"#
+        );
+        Plan::new(&workload::parse(&text, "t").unwrap().workload, 0)
+    }
+
+    /// An event of attempt 1 with outcome `Completed` (for the `Take` after a body).
+    fn ev(t: u64, kind: Kind, task: u32) -> crate::record::Event {
+        crate::record::Event {
             t,
             task,
             kind,
             attempt: 1,
             aux: 1,
-        };
+        }
+    }
+
+    #[test]
+    fn spans_come_from_the_timeline() {
+        let plan = two_groups("");
         let timeline = Timeline {
             workers: vec![
                 vec![
@@ -846,17 +855,7 @@ mod tests {
 
     #[test]
     fn a_barrier_costs_each_worker_from_its_last_task_to_the_next_step() {
-        let w = workload::parse(r#"(name: "t", groups: [(name: "a", kernel: Spin(us: 1.0), count: 2), (name: "b", kernel: Spin(us: 1.0), count: 1, after: ["a"])])"#, "t")
-            .unwrap()
-            .workload;
-        let plan = Plan::new(&w, 0);
-        let ev = |t, kind, task| crate::record::Event {
-            t,
-            task,
-            kind,
-            attempt: 1,
-            aux: 1,
-        };
+        let plan = two_groups(r#", after: ["a"]"#);
         // Worker 0 ends its `a` at 20 and starts `b` at 40; worker 1 ends at 35.
         let timeline = Timeline {
             workers: vec![
