@@ -1295,7 +1295,7 @@ mod tests {
         machine: Machine(speeds: [1.0, 0.5]),
         groups: [
             (name: "tree", kernel: Fib(n: 4, cutoff: 0), count: 2),
-            (name: "nap", kernel: Sleep(us: 20), count: 3),
+            (name: "nap", kernel: Sleep(us: 3000), count: 3),
             (name: "after", kernel: Spin(us: 1), count: 4, after: ["nap"]),
         ])"#;
 

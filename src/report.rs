@@ -406,6 +406,22 @@ impl Report {
         }
     }
 
+    /// The scheduler's time over the tasks' work (`scheduler / work` wherever it is shown):
+    /// its calls' time less what the OS held the workers off their cores inside them, over
+    /// `work_ns`. The one measure of how much of the gain the scheduler eats.
+    pub fn scheduler_per_work(&self) -> f64 {
+        let overhead: u64 = self
+            .workers
+            .iter()
+            .map(|w| w.overhead_ns - w.preempted_overhead_ns.min(w.overhead_ns))
+            .sum();
+        if self.work_ns == 0 {
+            0.0
+        } else {
+            overhead as f64 / self.work_ns as f64
+        }
+    }
+
     /// The share of the workers' time within the run that the OS kept them waiting for a
     /// CPU; `None` where it does not tell.
     pub fn preempted_share(&self) -> Option<f64> {

@@ -168,8 +168,6 @@ fn point(
     one_worker_ns: u64,
     scaling: bool,
 ) -> Point {
-    let busy: u64 = report.workers.iter().map(|w| w.busy_ns).sum();
-    let overhead: u64 = report.workers.iter().map(|w| w.overhead_ns).sum();
     let speedup = one_worker_ns as f64 / report.makespan_ns.max(1) as f64;
     let workers = report.workers.len().max(1) as f64;
     let efficiency = if scaling {
@@ -205,11 +203,7 @@ fn point(
             let idle: u64 = report.workers.iter().map(|w| w.idle_ns).sum();
             idle as f64 / (report.makespan_ns.max(1) * report.workers.len().max(1) as u64) as f64
         },
-        overhead_share: if busy == 0 {
-            0.0
-        } else {
-            overhead as f64 / busy as f64
-        },
+        overhead_share: report.scheduler_per_work(),
     }
 }
 
@@ -409,7 +403,7 @@ pub fn table(points: &[Point], scaling: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<8} {:>10} {:>7} {:>9} {:>10} {:>8} {:>11} {:>9} {:>7}",
+        "{:<8} {:>10} {:>7} {:>9} {:>10} {:>8} {:>11} {:>10} {:>7}",
         "policy",
         "task size",
         "workers",
@@ -417,7 +411,7 @@ pub fn table(points: &[Point], scaling: bool) -> String {
         "makespan",
         "speedup",
         "efficiency",
-        "overhead",
+        "sched/work",
         "idle"
     );
     let best = best(points, scaling);
@@ -429,7 +423,7 @@ pub fn table(points: &[Point], scaling: bool) -> String {
         }
         let _ = writeln!(
             out,
-            "{:<8} {:>10} {:>7} {:>9} {:>10} {:>7.2}x {:>10.1}% {:>8.1}% {:>6.1}%{}",
+            "{:<8} {:>10} {:>7} {:>9} {:>10} {:>7.2}x {:>10.1}% {:>9.1}% {:>6.1}%{}",
             p.policy,
             fmt_ns(p.size_ns),
             p.workers,
@@ -460,7 +454,7 @@ pub fn table(points: &[Point], scaling: bool) -> String {
             "speedup: over the same policy on 1 worker; efficiency: speedup per worker"
         } else {
             "speedup: over fifo on 1 worker at that size; efficiency: share of the workers' time \
-             inside tasks;\noverhead: scheduler time over task time; idle: share of the \
+             inside tasks;\nsched/work: the scheduler's time over the tasks' work; idle: share of the \
              workers' time idle"
         }
     );

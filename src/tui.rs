@@ -340,7 +340,15 @@ fn start_run(
                 let _ = progress_tx.send(Msg::Progress(p));
             };
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                exec::run(&plan, &machine, policy, &options, &mut tick)
+                // The engine seam every command runs through (the real threads here).
+                crate::session::Engine::run(
+                    &crate::session::Threads,
+                    &plan,
+                    &machine,
+                    policy,
+                    &options,
+                    &mut tick,
+                )
             }));
             let msg = match run {
                 Ok(Ok(result)) => Msg::Done(Box::new(result)),

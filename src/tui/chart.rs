@@ -328,7 +328,7 @@ impl Widget for &SweepView {
             self.render_chart(chart, left, buf);
             let overhead = self.series(|p| p.overhead_share * 100.0);
             let top = speedup_max(&overhead).max(1.0).ceil();
-            let chart = self.chart(" scheduler time / task time ", "%", &overhead, None, top);
+            let chart = self.chart(" scheduler / work ", "%", &overhead, None, top);
             self.render_chart(chart, right, buf);
         }
         let keys = if self.done {
@@ -450,7 +450,7 @@ mod tests {
         }
         assert!(text.contains("fifo") && text.contains("steal"), "{text}");
         assert!(
-            text.contains("efficiency") && text.contains("scheduler time"),
+            text.contains("efficiency") && text.contains("scheduler / work"),
             "{text}"
         );
         assert!(text.contains("8 points measured so far"), "{text}");

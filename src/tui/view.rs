@@ -584,7 +584,7 @@ impl App {
                 fmt_ns(t.overhead_per_task())
             )),
             Line::from(format!(
-                "overhead / work    {:.1} %",
+                "scheduler / work   {:.1} %",
                 t.overhead_share() * 100.0
             )),
             Line::from(format!("mean task          {}", fmt_ns(t.mean_task()))),
