@@ -85,11 +85,12 @@ fn task_vs_data_compares_the_same_work_both_ways() {
     let m = &measured[0];
     let distinct = work(m, |g| !g.ends_with("-chunks"));
     let chunks = work(m, |g| g.ends_with("-chunks"));
-    // Like with like: the same operations over the same data (sorting in chunks does a
-    // little less, n log n).
+    // Like with like: the same operations over the same data. The chunks measure less work
+    // (sorting in chunks does less, n log n, and a chunk's data fits in the caches the whole
+    // arrays spill out of: about two thirds on a small server), never more.
     let ratio = chunks as f64 / distinct as f64;
     assert!(
-        (0.6..=1.25).contains(&ratio),
+        (0.45..=1.1).contains(&ratio),
         "distinct {distinct} ns of work, chunks {chunks} ns"
     );
     let text = tour::conclude(i, &measured);
