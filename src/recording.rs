@@ -820,6 +820,15 @@ fn check_event(
     Ok(())
 }
 
+/// Whether every wait the events carry is exact: below 2.1 s (longer ones are packed to the
+/// microsecond, see `record::encode_wait`).
+fn waits_exact(recording: &Recording) -> bool {
+    recording
+        .timeline
+        .attempts()
+        .all(|a| a.after.is_none_or(|e| e.task & (1 << 31) == 0))
+}
+
 /// Checks the report's waits against the ones the events carry, when they carry them exactly
 /// (below 2.1 s; longer ones are packed to the microsecond, see `record::encode_wait`): the
 /// executor counts the same waits in distributions made the same way ([`Times`]), so every
@@ -827,11 +836,7 @@ fn check_event(
 /// in plain histograms (two significant figures), whose percentiles differ from exact ones:
 /// for those, either way of counting is accepted.
 fn check_waits(recording: &Recording, version: u32) -> Result<(), String> {
-    let exact = recording
-        .timeline
-        .attempts()
-        .all(|a| a.after.is_none_or(|e| e.task & (1 << 31) == 0));
-    if !exact {
+    if !waits_exact(recording) {
         return Ok(());
     }
     let report = recording.report();
@@ -940,16 +945,12 @@ fn check_idle_and_responses(recording: &Recording) -> Result<(), String> {
 /// Checks the report's response times against the events'.
 fn check_responses(recording: &Recording) -> Result<(), String> {
     let report = recording.report();
-    let waits_exact = recording
-        .timeline
-        .attempts()
-        .all(|a| a.after.is_none_or(|e| e.task & (1 << 31) == 0));
     let kept = report.response_ns != Percentiles::default()
         || report
             .groups
             .iter()
             .any(|g| g.response_ns != Percentiles::default());
-    if !kept || !waits_exact {
+    if !kept || !waits_exact(recording) {
         return Ok(());
     }
     let responses = recording.group_responses();

@@ -430,6 +430,15 @@ impl Report {
         preempted.filter(|_| total > 0.0).map(|p| p as f64 / total)
     }
 
+    /// How the idle split was measured, in words.
+    fn idle_split_in_words(&self) -> &'static str {
+        if self.idle_split_from == "timeline" {
+            "exact, from the recorded events"
+        } else {
+            "from the queues probed as each idle spell began and ended"
+        }
+    }
+
     /// What the rules of [`crate::diagnose`] look at, from this report.
     pub fn figures(&self) -> crate::diagnose::Figures {
         crate::diagnose::Figures {
@@ -448,11 +457,7 @@ impl Report {
             attempts: self.workers.iter().map(|w| w.tasks).sum(),
             work_ns: self.work_ns,
             overhead_ns_per_task: self.overhead_ns_per_task,
-            idle_split_from: if self.idle_split_from == "timeline" {
-                "exact, from the recorded events"
-            } else {
-                "from the queues probed as each idle spell began and ended"
-            },
+            idle_split_from: self.idle_split_in_words(),
             preempted: self.preempted_share().map(|share| {
                 let inside = self
                     .workers
@@ -579,7 +584,7 @@ impl Report {
                 fmt_ns(idle),
                 elsewhere as f64 * 100.0 / idle as f64,
                 (idle - elsewhere) as f64 * 100.0 / idle as f64,
-                self.figures().idle_split_from
+                self.idle_split_in_words()
             );
         }
         let _ = writeln!(out);

@@ -241,6 +241,9 @@ pub struct App {
     pub timeline_width: usize,
     /// The diagnostics shown, refreshed a few times a second (they scan the whole run).
     pub diagnostics: Vec<String>,
+    /// The shown run's idle time and the part of it while work was queued elsewhere, ns,
+    /// refreshed with the diagnostics (and `true` while estimated from a live run's samples).
+    pub idle_split: Option<(u64, u64, bool)>,
     /// The tour lesson this session shows (an index into `tour::LESSONS`).
     pub lesson: Option<usize>,
     /// The lesson's conclusion, once its runs have finished.
@@ -291,6 +294,7 @@ impl App {
             stop_current: false,
             timeline_width: 100,
             diagnostics: Vec::new(),
+            idle_split: None,
             lesson: None,
             conclusion: None,
             next_lesson: None,
@@ -394,6 +398,7 @@ impl App {
         self.queued_runs.clear();
         self.view.replay = Some(Replay::new(replay_slowdown(end), 0));
         self.view.follow = true;
+        self.refresh_diagnostics();
     }
 
     /// A progress sample of the running run.
@@ -432,6 +437,8 @@ impl App {
             });
         }
         self.conclude_lesson();
+        // A finished run's list is its report's: show it at once.
+        self.refresh_diagnostics();
     }
 
     /// Draws the lesson's conclusion from the latest finished run of each of its policies.
@@ -702,22 +709,28 @@ impl App {
             .collect()
     }
 
-    /// Recomputes the diagnostics of the run shown.
+    /// Recomputes what the panels show of the run shown and cannot afford every frame: its
+    /// diagnostics (the report's when it is over, the same list the summary and the JSON
+    /// have; else the same rules over its figures so far) and its idle split, from one set of
+    /// figures.
     pub fn refresh_diagnostics(&mut self) {
-        self.diagnostics = self
-            .current()
-            .map(|run| self.diagnostics_of(run))
-            .unwrap_or_default();
-    }
-
-    /// The diagnostics of `run`: its report's when it is over (the same list the summary and
-    /// the JSON have), else the same rules over its figures so far.
-    pub fn diagnostics_of(&self, run: &RunView) -> Vec<String> {
-        let list = match &run.finished {
-            Some(f) => f.report.diagnostics.clone(),
-            None => crate::diagnose::diagnose(&self.live_figures(run)),
+        let Some(run) = self.current() else {
+            self.diagnostics.clear();
+            self.idle_split = None;
+            return;
         };
-        list.iter().map(ToString::to_string).collect()
+        let (figures, list) = match &run.finished {
+            Some(f) => (f.report.figures(), f.report.diagnostics.clone()),
+            None => {
+                let figures = self.live_figures(run);
+                let list = crate::diagnose::diagnose(&figures);
+                (figures, list)
+            }
+        };
+        let idle = figures.workers.iter().map(|w| w.idle_ns).sum();
+        let elsewhere = figures.workers.iter().map(|w| w.queued_elsewhere_ns).sum();
+        self.idle_split = Some((idle, elsewhere, run.finished.is_none()));
+        self.diagnostics = list.iter().map(ToString::to_string).collect();
     }
 
     /// What the diagnostics look at in a run still going: the lanes' totals so far, and for

@@ -178,6 +178,8 @@ fn play(app: &mut App, scale: u64) {
             queued_shared: 0,
         });
     }
+    // As the TUI's loop does a few times a second.
+    app.refresh_diagnostics();
 }
 
 /// What the executor would have measured for the run just played, built from its lanes.

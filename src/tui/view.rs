@@ -559,9 +559,10 @@ impl App {
         self.render_granularity(run, gran, buf);
         self.render_queues(run, queues, buf);
         self.render_wait(run, wait, buf);
+        // Refreshed a few times a second, not every frame: they scan the whole run.
         let lines: Vec<Line> = self
-            .diagnostics_of(run)
-            .into_iter()
+            .diagnostics
+            .iter()
             .map(|d| Line::from(format!("⚠ {d}")))
             .collect();
         let lines = if lines.is_empty() {
@@ -617,27 +618,16 @@ impl App {
             .data(&data)
             .style(self.style(Style::default().fg(Color::Yellow)))
             .render(spark, buf);
-        // Idle by cause: the report's when the run is over, estimated from the samples so
-        // far while it goes on.
-        let figures = match &run.finished {
-            Some(f) => f.report.figures(),
-            None => self.live_figures(run),
-        };
-        let idle: u64 = figures.workers.iter().map(|w| w.idle_ns).sum();
-        let elsewhere: u64 = figures.workers.iter().map(|w| w.queued_elsewhere_ns).sum();
-        let mut text = if idle > 0 {
-            format!(
+        // Idle by cause, refreshed with the diagnostics: the report's when the run is over,
+        // estimated from the samples so far while it goes on.
+        let mut text = match self.idle_split {
+            Some((idle, elsewhere, estimated)) if idle > 0 => format!(
                 "idle {:.0}% while work was queued, {:.0}% with none{}\n",
                 elsewhere as f64 * 100.0 / idle as f64,
                 (idle - elsewhere) as f64 * 100.0 / idle as f64,
-                if run.finished.is_some() {
-                    ""
-                } else {
-                    " (est.)"
-                }
-            )
-        } else {
-            String::new()
+                if estimated { " (est.)" } else { "" }
+            ),
+            _ => String::new(),
         };
         text.push_str("now:");
         if let Some(p) = &run.progress {
