@@ -17,6 +17,7 @@
 //! computes nothing is read once, at its start.
 
 pub mod machine;
+pub(crate) mod rules;
 mod sleep;
 
 use std::cell::Cell;
@@ -24,7 +25,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crossbeam::channel::{self, Sender};
@@ -35,6 +36,7 @@ use crate::kernels;
 use crate::plan::Plan;
 use crate::record::{Chunk, Kind, Outcome, Recorder, Timeline, encode_wait};
 use crate::times::Times;
+use rules::{Deps, Fate, Release, Then};
 use crate::workload::ResolvedMachine;
 use sleep::{Parker, Sleep};
 
@@ -178,14 +180,6 @@ pub struct GroupStats {
     short_responses: Vec<u64>,
 }
 
-/// How a task ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Fate {
-    Completed,
-    Failed,
-    Cancelled,
-}
-
 /// Task outcomes counted by one thread.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -198,7 +192,7 @@ pub struct Tally {
     /// Attempts retried.
     pub retried: u64,
     /// Finished but not yet subtracted from the run's count of unfinished tasks.
-    pending: usize,
+    pub(crate) pending: usize,
 }
 
 impl Default for WorkerStats {
@@ -256,13 +250,48 @@ impl WorkerStats {
         stats.responses.record(wait_ns + body_ns);
     }
 
+    /// Counts one attempt of `task` (group `g`) that ended at `end` with `outcome`, after
+    /// waiting `wait` ns and running `real` ns of body, `floor` its arrival floor (see
+    /// [`GroupStats::arrival_floor_ns`]). Every engine counts its attempts here.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub(crate) fn count_attempt(
+        &mut self,
+        g: usize,
+        task: &Task,
+        wait: u64,
+        real: u64,
+        end: u64,
+        floor: u64,
+        outcome: Outcome,
+    ) {
+        self.tasks += 1;
+        self.work_ns += real;
+        self.last_end_ns = end;
+        if outcome == Outcome::Retry {
+            self.tally.retried += 1;
+        }
+        let stats = self.group(g);
+        stats.wait(wait);
+        if real == 0 {
+            stats.zero_bodies += 1;
+        } else {
+            stats.bodies.record(real);
+        }
+        stats.arrival_floor_ns = stats.arrival_floor_ns.max(floor);
+        if outcome != Outcome::Retry {
+            // The task's last attempt: its response runs from its release, retries included.
+            stats.response(end.saturating_sub(task.released_at));
+        }
+    }
+
     /// What this worker measured of group `g`, if it ran any of its attempts.
     pub fn group_stats(&self, g: usize) -> Option<&GroupStats> {
         self.slots.get(&g).map(|&slot| &self.groups[slot].1)
     }
 
     /// Moves what was counted on the side into the distributions, at the end of the run.
-    fn settle(&mut self) {
+    pub(crate) fn settle(&mut self) {
         for (_, group) in &mut self.groups {
             group.settle();
         }
@@ -356,6 +385,17 @@ pub struct RunResult {
     pub cores: usize,
     /// Whether each worker was pinned to a core of its own.
     pub pinned: bool,
+    /// How a simulated run was costed; `None` for a run on real threads.
+    pub sim: Option<Simulated>,
+}
+
+/// What a simulated run's costs came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Simulated {
+    /// The scheduler's and the kernels' costs.
+    pub cost_model: crate::costs::CostModel,
+    /// The recording whose measured task times were used, if any (else the estimates).
+    pub measured_from: Option<String>,
 }
 
 impl RunResult {
@@ -443,32 +483,14 @@ impl WithPolicy for Visit<'_> {
     }
 }
 
-/// A group's run state.
-#[derive(Default)]
-struct GroupState {
-    /// Per root task: conditions still unmet before it is ready (not yet arrived, prerequisites
-    /// not done). Empty for groups whose roots are ready at the start.
-    gates: Vec<AtomicU32>,
-    /// Tasks of the group not yet finished.
-    remaining: AtomicUsize,
-    /// Prerequisite groups not yet finished.
-    blockers: AtomicUsize,
-    /// Some task of this group did not complete.
-    failed: AtomicBool,
-    /// A prerequisite failed: this group's tasks are cancelled instead of run.
-    doomed: AtomicBool,
-}
-
 struct Shared<'a, P> {
     plan: &'a Plan,
     policy: P,
-    groups: Vec<GroupState>,
+    deps: Deps<'a>,
     unfinished: CachePadded<AtomicUsize>,
     done: CachePadded<AtomicBool>,
     /// Set with `done`: the kernels still running give up (see `kernels::stop_with`).
     abort: Arc<AtomicBool>,
-    /// Per group, the arrival time of each root, for groups that arrive over time.
-    arrival_ns: Vec<Vec<u64>>,
     makespan_ns: AtomicU64,
     sleep: Sleep,
     speeds: Vec<f64>,
@@ -497,45 +519,13 @@ pub fn run_policy<P: Policy>(
         seed: plan.seed,
     });
     let parkers: Vec<Parker> = (0..workers).map(|_| Parker::new()).collect();
-    let groups = plan
-        .groups
-        .iter()
-        .map(|g| GroupState {
-            gates: {
-                let gate = u32::from(g.timed) + u32::from(!g.after.is_empty());
-                let gated = if gate > 0 { g.roots } else { 0 };
-                (0..gated).map(|_| AtomicU32::new(gate)).collect()
-            },
-            remaining: AtomicUsize::new(g.roots * g.tree as usize),
-            blockers: AtomicUsize::new(g.after.len()),
-            ..GroupState::default()
-        })
-        .collect();
     let mut shared = Shared {
         plan,
         policy,
-        groups,
+        deps: Deps::new(plan),
         unfinished: CachePadded::new(AtomicUsize::new(plan.total)),
         done: CachePadded::new(AtomicBool::new(false)),
         abort: Arc::new(AtomicBool::new(false)),
-        arrival_ns: {
-            let mut arrivals: Vec<Vec<u64>> = plan
-                .groups
-                .iter()
-                .map(|g| {
-                    if g.timed {
-                        vec![0; g.roots]
-                    } else {
-                        Vec::new()
-                    }
-                })
-                .collect();
-            for &(at, id) in &plan.arrivals {
-                let (g, index) = plan.locate(id);
-                arrivals[g][(index / plan.groups[g].tree) as usize] = at;
-            }
-            arrivals
-        },
         makespan_ns: AtomicU64::new(0),
         sleep: Sleep::new(&parkers),
         speeds: machine.speeds.clone(),
@@ -647,7 +637,19 @@ pub fn run_policy<P: Policy>(
         samples,
         cores: machine::cores(),
         pinned,
+        sim: None,
     })
+}
+
+impl<P: Policy> Release<P::Local> for Shared<'_, P> {
+    fn now(&self) -> u64 {
+        Shared::now(self)
+    }
+
+    fn ready(&self, task: Task, from: Option<&mut P::Local>, t: u64) {
+        let wake = self.make_ready(task, from, t);
+        self.sleep.wake([wake]);
+    }
 }
 
 impl<P: Policy> Shared<'_, P> {
@@ -668,14 +670,10 @@ impl<P: Policy> Shared<'_, P> {
     ) {
         let stopped = || stop.is_some_and(|s| s.load(Ordering::Relaxed));
         let t = self.now();
-        for (g, group) in self.plan.groups.iter().enumerate() {
-            if !group.timed && group.after.is_empty() {
-                for id in self.plan.roots(g) {
-                    // Woken all at once below: a fence per task would slow the start of a
-                    // run of many small tasks for nothing.
-                    let _ = self.make_ready(self.root_task(g, id), None, t);
-                }
-            }
+        for task in self.deps.initial() {
+            // Woken all at once below: a fence per task would slow the start of a run of
+            // many small tasks for nothing.
+            let _ = self.make_ready(task, None, t);
         }
         // Unparking is a full barrier after the pushes, and a worker parking later finds the
         // unpark's token: nobody sleeps through the first tasks.
@@ -742,41 +740,10 @@ impl<P: Policy> Shared<'_, P> {
         self.releaser.unpark();
     }
 
-    /// Root task `id` of group `g`, as first made ready.
-    fn root_task(&self, g: usize, id: u32) -> Task {
-        let arg = self.plan.groups[g].fib.as_ref().map_or(0, |fib| fib.n);
-        Task {
-            id,
-            arg,
-            attempt: 1,
-            ..Task::default()
-        }
-    }
-
-    /// One condition of root task `id` is met; when none is left, the task is ready, at `t` if
-    /// given (a time read after every condition was met), else at a clock read taken here.
-    ///
-    /// The moment a task becomes ready is when its *last* condition is met, and only the
-    /// opener that takes the gate to zero knows it was last: a time read before its decrement
-    /// could precede another condition (an arrival the releaser had just let in, another
-    /// prerequisite group finishing on another worker), and the task would seem ready before
-    /// it could be. So a gate of two conditions reads the clock after the decisive decrement.
+    /// One condition of root task `id` is met (see [`Deps::open_gate`]).
     fn open_gate(&self, id: u32, from: Option<&mut P::Local>, tally: &mut Tally, t: Option<u64>) {
-        let (g, index) = self.plan.locate(id);
-        let root = (index / self.plan.groups[g].tree) as usize;
-        // AcqRel: the last opener must see everything the other openers did before them.
-        if self.groups[g].gates[root].fetch_sub(1, Ordering::AcqRel) != 1 {
-            return;
-        }
-        if self.groups[g].doomed.load(Ordering::Acquire) {
-            // Its whole call tree, for Fib: none of it will ever run.
-            let tree = self.plan.groups[g].tree as usize;
-            self.finish(g, Fate::Cancelled, tree, from, tally);
-        } else {
-            let t = t.unwrap_or_else(|| self.now());
-            let wake = self.make_ready(self.root_task(g, id), from, t);
-            self.sleep.wake([wake]);
-        }
+        self.deps.open_gate(id, from, tally, t, self);
+        self.flush_some(tally);
     }
 
     /// Hands `task`, ready at `t`, to the policy; the caller wakes whom it says.
@@ -795,7 +762,7 @@ impl<P: Policy> Shared<'_, P> {
         )
     }
 
-    /// `count` tasks of group `g` are finished.
+    /// `count` tasks of group `g` are finished (see [`Deps::finish`]).
     fn finish(
         &self,
         g: usize,
@@ -804,44 +771,15 @@ impl<P: Policy> Shared<'_, P> {
         from: Option<&mut P::Local>,
         tally: &mut Tally,
     ) {
-        match fate {
-            Fate::Completed => tally.completed += count as u64,
-            Fate::Failed => tally.failed += count as u64,
-            Fate::Cancelled => tally.cancelled += count as u64,
-        }
-        let state = &self.groups[g];
-        if !self.plan.groups[g].dependents.is_empty() {
-            if fate != Fate::Completed {
-                state.failed.store(true, Ordering::Release);
-            }
-            // AcqRel: whoever finishes the group last sees every `failed` stored before.
-            if state.remaining.fetch_sub(count, Ordering::AcqRel) == count {
-                self.group_done(g, from, tally);
-            }
-        }
-        tally.pending += count;
-        if tally.pending >= FLUSH_FINISHED {
-            self.flush(tally);
-        }
+        self.deps.finish(g, fate, count, from, tally, self);
+        self.flush_some(tally);
     }
 
-    /// Every task of group `g` is finished: release (or doom) the groups waiting for it.
-    fn group_done(&self, g: usize, mut from: Option<&mut P::Local>, tally: &mut Tally) {
-        let failed = self.groups[g].failed.load(Ordering::Acquire);
-        for &d in &self.plan.groups[g].dependents {
-            let dependent = &self.groups[d];
-            if failed {
-                dependent.doomed.store(true, Ordering::Release);
-            }
-            if dependent.blockers.fetch_sub(1, Ordering::AcqRel) == 1 {
-                // Read after the last prerequisite's decrement: every prerequisite group had
-                // finished by now. Roots that also wait for their arrival read the clock when
-                // their own gate opens (see `open_gate`).
-                let t = (!self.plan.groups[d].timed).then(|| self.now());
-                for id in self.plan.roots(d) {
-                    self.open_gate(id, from.as_deref_mut(), tally, t);
-                }
-            }
+    /// Tells the run about this thread's finished tasks once there are enough of them.
+    #[inline]
+    fn flush_some(&self, tally: &mut Tally) {
+        if tally.pending >= FLUSH_FINISHED {
+            self.flush(tally);
         }
     }
 
@@ -1081,91 +1019,35 @@ impl<P: Policy> Shared<'_, P> {
             rec.event(t2, Kind::Take, encode_wait(wait), 0, Outcome::None as u16);
             return t2;
         }
-        st.tasks += 1;
-        st.work_ns += real;
-        st.last_end_ns = t2;
-        // Only groups that arrive over time have a floor (and only they pay for the division).
-        let arrivals = &self.arrival_ns[g];
-        let floor = if arrivals.is_empty() {
-            0
-        } else {
-            arrivals
-                .get((index / self.plan.groups[g].tree) as usize)
-                .map_or(0, |&arrived| arrived + real)
-        };
-        let outcome = match result {
-            Some(value) => {
-                st.checksum = st.checksum.wrapping_add(value);
-                Outcome::Completed
-            }
-            None if attempt <= self.plan.max_retries => Outcome::Retry,
-            None => Outcome::Failed,
-        };
-        let stats = st.group(g);
-        stats.wait(wait);
-        if real == 0 {
-            stats.zero_bodies += 1;
-        } else {
-            stats.bodies.record(real);
+        let ok = result.is_some();
+        if let Some(value) = result {
+            st.checksum = st.checksum.wrapping_add(value);
         }
-        stats.arrival_floor_ns = stats.arrival_floor_ns.max(floor);
-        if outcome != Outcome::Retry {
-            // The task's last attempt: its response runs from its release, retries included.
-            stats.response(t2.saturating_sub(task.released_at));
-        }
+        let after = self.deps.after_attempt(g, task, ok, t2);
+        let floor = self.deps.arrival_floor(g, index, real);
+        st.count_attempt(g, &task, wait, real, t2, floor, after.outcome);
         self.policy.done(local, task);
-        let group = &self.plan.groups[g];
-        let spawns = group.fib.as_ref().filter(|fib| !fib.is_leaf(n));
-        let pushes =
-            outcome == Outcome::Retry || (outcome == Outcome::Completed && spawns.is_some());
         rec.event(
             t2,
-            if pushes { Kind::Push } else { Kind::Take },
+            if after.pushes() { Kind::Push } else { Kind::Take },
             encode_wait(wait),
             0,
-            outcome as u16,
+            after.outcome as u16,
         );
-        match outcome {
-            Outcome::Completed => {
-                if let Some(fib) = spawns {
-                    // Preorder layout: the left child is next, the right one after its subtree.
-                    // Same group, so no need to look up where they belong.
-                    let left = Task {
-                        id: id + 1,
-                        arg: n - 1,
-                        attempt: 1,
-                        cost_us: fib.cost_us[n as usize - 1],
-                        ready_at: t2,
-                        released_at: t2,
-                    };
-                    let right = Task {
-                        id: left.id + fib.sizes[n as usize - 1],
-                        arg: n - 2,
-                        cost_us: fib.cost_us[n as usize - 2],
-                        ..left
-                    };
-                    let wakes = [
-                        self.policy.push(Some(&mut *local), right),
-                        self.policy.push(Some(&mut *local), left),
-                    ];
-                    self.sleep.wake(wakes);
-                }
+        match after.then {
+            Then::Spawn(children) => {
+                let wakes = children.map(|child| self.policy.push(Some(&mut *local), child));
+                self.sleep.wake(wakes);
                 self.finish(g, Fate::Completed, 1, Some(local), &mut st.tally);
             }
-            Outcome::Retry => {
-                st.tally.retried += 1;
-                let retry = Task {
-                    attempt: attempt + 1,
-                    ready_at: t2,
-                    ..task
-                };
+            Then::Finish(fate, count) => self.finish(g, fate, count, Some(local), &mut st.tally),
+            Then::Retry(retry) => {
                 let wake = self.policy.push(Some(local), retry);
                 self.sleep.wake([wake]);
             }
-            Outcome::Failed | Outcome::None => {
+            Then::Fail(descendants) => {
                 self.finish(g, Fate::Failed, 1, Some(local), &mut st.tally);
-                if let Some(fib) = spawns {
-                    let descendants = fib.sizes[n as usize] as usize - 1;
+                if descendants > 0 {
                     self.finish(g, Fate::Cancelled, descendants, Some(local), &mut st.tally);
                 }
             }

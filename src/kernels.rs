@@ -565,6 +565,85 @@ impl Kernel {
         }
     }
 
+    /// The same estimate with `us_per_unit` in place of this process's measured coefficient
+    /// (µs per model unit of this variant): the simulator's task costs, the same on every
+    /// machine for one cost model. Variants estimated from their µs parameters ignore it.
+    #[must_use]
+    pub fn estimate_at(&self, us_per_unit: f64) -> f64 {
+        match *self {
+            Kernel::Spin { us } | Kernel::Sleep { us } => us,
+            Kernel::Request { cpu_us, io_us } => cpu_us + io_us,
+            Kernel::Fib { n, cutoff } if n >= 2 && n > cutoff => FIB_SPAWN_US,
+            _ => us_per_unit * self.units() * self.spill_factor(),
+        }
+    }
+
+    /// The share of a task's time spent blocked rather than computing: all of a `Sleep`, the
+    /// `io_us` of a `Request`, nothing for the others.
+    #[must_use]
+    pub fn blocked_share(&self) -> f64 {
+        match *self {
+            Kernel::Sleep { .. } => 1.0,
+            Kernel::Request { cpu_us, io_us } if cpu_us + io_us > 0.0 => io_us / (cpu_us + io_us),
+            _ => 0.0,
+        }
+    }
+
+    /// Whether the estimate comes from a measured coefficient (µs per model unit), rather than
+    /// from the kernel's µs parameters.
+    #[must_use]
+    pub fn is_calibrated(&self) -> bool {
+        self.calibration_instance().is_some()
+    }
+
+    /// Measures this variant's coefficient afresh (µs per model unit, fastest of three runs of
+    /// its small calibration instance); 1.0 for the variants estimated from µs parameters.
+    #[must_use]
+    pub fn measure_us_per_unit(&self) -> f64 {
+        self.measure_coefficient()
+    }
+
+    /// One instance of every variant whose estimate is calibrated (its parameters are those of
+    /// its calibration instance), in [`KERNELS`] order.
+    #[must_use]
+    pub fn calibrated_variants() -> Vec<Kernel> {
+        let any = [
+            Kernel::Sort { len: 1 },
+            Kernel::Search { len: 1 },
+            Kernel::Analyze { len: 1 },
+            Kernel::Hash { bytes: 1 },
+            Kernel::MatMul { n: 1 },
+            Kernel::Blur {
+                width: 1,
+                height: 1,
+                radius: 1,
+            },
+            Kernel::Sharpen {
+                width: 1,
+                height: 1,
+            },
+            Kernel::Edge {
+                width: 1,
+                height: 1,
+            },
+            Kernel::Mandelbrot {
+                width: 1,
+                height: 1,
+                max_iter: 1,
+            },
+            Kernel::Stencil { cells: 1, steps: 1 },
+            Kernel::Train {
+                samples: 1,
+                features: 1,
+                epochs: 1,
+            },
+            Kernel::Fib { n: 1, cutoff: 1 },
+        ];
+        any.iter()
+            .filter_map(|k| k.calibration_instance().map(|(probe, _)| probe))
+            .collect()
+    }
+
     /// How much slower per unit than its small calibration instance this kernel runs because
     /// its data no longer fits in the caches: 1 up to 512 KiB, rising to 1.5 at 8 MiB and
     /// beyond for the kernels that stream through their data with little arithmetic per byte.

@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod clock;
 pub mod compare;
+pub mod costs;
 pub mod diagnose;
 pub mod escape;
 pub mod exec;
@@ -25,6 +26,7 @@ pub mod record;
 pub mod recording;
 pub mod report;
 pub mod session;
+pub mod sim;
 pub mod svg;
 pub mod sweep;
 pub mod terminal;

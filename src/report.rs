@@ -17,6 +17,7 @@ use crate::times::Times;
 
 pub use crate::diagnose::{Diagnostic, PREEMPTED_WARNING};
 pub use crate::fmt::fmt_ns;
+use crate::costs::CostModel;
 use crate::workload::ResolvedMachine;
 
 /// The report's schema version.
@@ -33,7 +34,7 @@ pub struct Report {
     pub description: String,
     /// Canonical policy name.
     pub policy: String,
-    /// `real`: real threads and real work (a later simulator will say `sim`).
+    /// `real`: real threads and real work; `sim`: the simulator, in virtual time.
     pub mode: String,
     /// The seed used.
     pub seed: u64,
@@ -88,6 +89,13 @@ pub struct Report {
     /// events) or `probes` (the queues looked at as each idle spell began and ended).
     #[serde(default)]
     pub idle_split_from: String,
+    /// The cost model a simulated run used (absent for a real run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_model: Option<CostModel>,
+    /// Where a simulated run's task times came from: `estimates` (the kernels' estimates
+    /// under the cost model) or `measured in PATH` (a recording of a real run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_costs: Option<String>,
 }
 
 /// The machine under a run, against its workers.
@@ -317,7 +325,7 @@ impl Report {
             workload: workload.to_string(),
             description: description.to_string(),
             policy: run.policy.to_string(),
-            mode: "real".to_string(),
+            mode: if run.sim.is_some() { "sim" } else { "real" }.to_string(),
             seed: plan.seed,
             makespan_ns: makespan,
             tasks: counts,
@@ -377,10 +385,18 @@ impl Report {
             response_ns: Percentiles::of(&response),
             idle_split_from: if exact.is_some() {
                 "timeline"
+            } else if run.sim.is_some() {
+                "simulation"
             } else {
                 "probes"
             }
             .to_string(),
+            cost_model: run.sim.as_ref().map(|s| s.cost_model.clone()),
+            task_costs: run.sim.as_ref().map(|s| {
+                s.measured_from
+                    .as_ref()
+                    .map_or("estimates".to_string(), |from| format!("measured in {from}"))
+            }),
         };
         report.utilisation = report.computed_utilisation();
         report.diagnostics = crate::diagnose::diagnose(&report.figures());
@@ -430,10 +446,17 @@ impl Report {
         preempted.filter(|_| total > 0.0).map(|p| p as f64 / total)
     }
 
+    /// Whether this is a simulated run (`mode: "sim"`).
+    pub fn is_simulated(&self) -> bool {
+        self.mode == "sim"
+    }
+
     /// How the idle split was measured, in words.
     fn idle_split_in_words(&self) -> &'static str {
         if self.idle_split_from == "timeline" {
             "exact, from the recorded events"
+        } else if self.idle_split_from == "simulation" {
+            "exact, from the simulated queues"
         } else {
             "from the queues probed as each idle spell began and ended"
         }
@@ -481,12 +504,17 @@ impl Report {
         let speeds = compact_speeds(self.workers.iter().map(|w| w.speed));
         let _ = writeln!(
             out,
-            "schedlab: {} under {} on {} workers (speeds {}{}), seed {}",
+            "{}: {} under {} on {} workers (speeds {}{}), seed {}",
+            if self.is_simulated() {
+                "SIMULATED"
+            } else {
+                "schedlab"
+            },
             printable(&self.workload),
             printable(&self.policy),
             self.workers.len(),
             speeds,
-            if self.speeds_emulated {
+            if self.speeds_emulated && !self.is_simulated() {
                 ", slower speeds emulated"
             } else {
                 ""
@@ -499,7 +527,20 @@ impl Report {
                 "INTERRUPTED: the run was stopped before every task finished"
             );
         }
-        if self.machine.cores > 0 {
+        if let Some(model) = &self.cost_model {
+            let _ = writeln!(
+                out,
+                "virtual time: a simulated machine of {} cores, nothing ran; task times {}; scheduler costs push {} take {} steal {} (empty victim {}) wake {} ns, from {}",
+                self.machine.workers,
+                self.task_costs.as_deref().unwrap_or("estimates"),
+                model.push_ns,
+                model.take_ns,
+                model.steal_ns,
+                model.failed_steal_ns,
+                model.wake_ns,
+                printable(&model.measured_on),
+            );
+        } else if self.machine.cores > 0 {
             let _ = writeln!(
                 out,
                 "machine {} workers on {} cores{}{}; OS kept workers waiting for a CPU {}",

@@ -10,7 +10,7 @@ use crate::plan::Plan;
 use crate::report::Report;
 use crate::workload::{self, Loaded, Overrides, ResolvedMachine, Workload};
 
-/// What runs a plan: real threads, or (next) a simulator in virtual time.
+/// What runs a plan: real threads, or the simulator in virtual time.
 pub trait Engine {
     /// Runs `plan` on `machine` under the policy called `policy`.
     ///
@@ -40,6 +40,19 @@ impl Engine for Threads {
         on_tick: &mut dyn FnMut(Progress),
     ) -> Result<RunResult, RunError> {
         exec::run(plan, machine, policy, options, on_tick)
+    }
+}
+
+impl Engine for crate::sim::Sim {
+    fn run(
+        &self,
+        plan: &Plan,
+        machine: &ResolvedMachine,
+        policy: &str,
+        options: &RunOptions,
+        on_tick: &mut dyn FnMut(Progress),
+    ) -> Result<RunResult, RunError> {
+        crate::sim::Sim::run(self, plan, machine, policy, options, on_tick)
     }
 }
 

@@ -1029,6 +1029,7 @@ mod tests {
             samples: Vec::new(),
             cores: 2,
             pinned: false,
+            sim: None,
         };
         Report::new("t", "", &a.plan, &a.machine, &run)
     }

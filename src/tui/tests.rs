@@ -231,6 +231,7 @@ fn result(app: &App, scale: u64) -> RunResult {
         samples: Vec::new(),
         cores: 2,
         pinned: false,
+        sim: None,
     }
 }
 

@@ -1,0 +1,307 @@
+//! The simulator's cost model: what each call into a policy, a wake-up and each kernel's unit
+//! of work cost in virtual time.
+//!
+//! A real run pays for scheduling in the executor's loop: a call into the policy, the clock
+//! reads and counters around it. The simulator charges instead a fixed price per call, per
+//! policy if the policy is dearer or cheaper than the rest, and a latency for waking a parked
+//! worker. A task's body costs its kernel's estimate, computed from the kernel's model units
+//! and a coefficient (µs per unit) that the cost model fixes, so the same workload costs the
+//! same on every machine; `schedlab calibrate` measures all of these on the machine it runs
+//! on and writes them as a file for `--cost-model`.
+//!
+//! ```ron
+//! CostModel(
+//!     push_ns: 20.0, take_ns: 15.0, steal_ns: 60.0, failed_steal_ns: 40.0,
+//!     wake_ns: 5000.0,
+//!     per_policy: { "fifo": (push_ns: 45.0, take_ns: 45.0) },
+//! )
+//! ```
+//!
+//! Missing fields take the defaults ([`CostModel::default`]); unknown ones are errors.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::kernels::Kernel;
+
+/// Where the built-in defaults were measured.
+pub const DEFAULTS_MEASURED_ON: &str =
+    "schedlab calibrate on a shared 2-core x86-64 VM (KVM), 2026-12-02";
+
+/// Scheduler and task costs for simulated runs. Times in ns unless named otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostModel {
+    /// A push into the policy (a spawned child, a released dependent, a retry).
+    pub push_ns: f64,
+    /// A `take` (the worker's own or shared queues), found or not, with the executor's
+    /// bookkeeping around an attempt.
+    pub take_ns: f64,
+    /// A steal sweep that took a task.
+    pub steal_ns: f64,
+    /// Each victim a steal sweep tried and found empty.
+    pub failed_steal_ns: f64,
+    /// From a push to the moment the parked worker it wakes looks for work.
+    pub wake_ns: f64,
+    /// How long an idle worker spins, looking again, before it parks: a push in this time
+    /// finds it at once, with no wake-up latency.
+    pub spin_ns: f64,
+    /// Overrides per policy (by its name); a field left out takes the value above.
+    pub per_policy: BTreeMap<String, PolicyCosts>,
+    /// µs per model unit of each calibrated kernel variant (by its RON name, e.g. `Sort`);
+    /// a variant left out takes the built-in value.
+    pub kernel_us_per_unit: BTreeMap<String, f64>,
+    /// Where these were measured, in words.
+    pub measured_on: String,
+}
+
+/// One policy's overrides of the common costs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyCosts {
+    /// See [`CostModel::push_ns`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_ns: Option<f64>,
+    /// See [`CostModel::take_ns`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub take_ns: Option<f64>,
+    /// See [`CostModel::steal_ns`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steal_ns: Option<f64>,
+    /// See [`CostModel::failed_steal_ns`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_steal_ns: Option<f64>,
+    /// See [`CostModel::wake_ns`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wake_ns: Option<f64>,
+    /// See [`CostModel::spin_ns`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spin_ns: Option<f64>,
+}
+
+/// The costs one policy's simulated run charges, in whole ns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Costs {
+    /// Per push.
+    pub push: u64,
+    /// Per take.
+    pub take: u64,
+    /// Per successful steal sweep.
+    pub steal: u64,
+    /// Per victim found empty.
+    pub failed_steal: u64,
+    /// Wake-up latency.
+    pub wake: u64,
+    /// Spinning before parking.
+    pub spin: u64,
+}
+
+/// The built-in µs per model unit of each calibrated kernel variant (see
+/// [`DEFAULTS_MEASURED_ON`]).
+const KERNEL_US_PER_UNIT: &[(&str, f64)] = &[
+    ("Sort", 0.0054),
+    ("Search", 0.0023),
+    ("Analyze", 0.0016),
+    ("Hash", 0.00105),
+    ("MatMul", 0.00104),
+    ("Blur", 0.00062),
+    ("Sharpen", 0.0034),
+    ("Edge", 0.0060),
+    ("Mandelbrot", 0.00165),
+    ("Stencil", 0.00105),
+    ("Train", 0.00155),
+    ("Fib", 0.0019),
+];
+
+impl Default for CostModel {
+    fn default() -> Self {
+        CostModel {
+            push_ns: 20.0,
+            take_ns: 60.0,
+            steal_ns: 90.0,
+            failed_steal_ns: 25.0,
+            wake_ns: 5000.0,
+            spin_ns: 10000.0,
+            per_policy: BTreeMap::new(),
+            kernel_us_per_unit: BTreeMap::new(),
+            measured_on: DEFAULTS_MEASURED_ON.to_string(),
+        }
+    }
+}
+
+impl CostModel {
+    /// Reads a cost model from a RON file.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read, is not a cost model, or holds a cost that is negative, not a
+    /// number, or names an unknown policy or kernel.
+    pub fn load(path: &Path) -> Result<CostModel> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the cost model {}", path.display()))?;
+        CostModel::parse(&text).with_context(|| format!("cost model {}", path.display()))
+    }
+
+    /// Parses a cost model from RON text.
+    ///
+    /// # Errors
+    ///
+    /// As [`CostModel::load`].
+    pub fn parse(text: &str) -> Result<CostModel> {
+        let options = ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+        let model: CostModel = options.from_str(text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{}: {} (fields: push_ns, take_ns, steal_ns, failed_steal_ns, wake_ns, spin_ns, per_policy, kernel_us_per_unit, measured_on)",
+                e.span.start.line,
+                e.span.start.col,
+                e.code
+            )
+        })?;
+        model.check()?;
+        Ok(model)
+    }
+
+    /// The model as RON, as `schedlab calibrate` writes it.
+    pub fn to_ron(&self) -> String {
+        let pretty = ron::ser::PrettyConfig::new().struct_names(true);
+        ron::ser::to_string_pretty(self, pretty).unwrap_or_default()
+    }
+
+    fn check(&self) -> Result<()> {
+        let mut costs = vec![
+            ("push_ns", self.push_ns),
+            ("take_ns", self.take_ns),
+            ("steal_ns", self.steal_ns),
+            ("failed_steal_ns", self.failed_steal_ns),
+            ("wake_ns", self.wake_ns),
+            ("spin_ns", self.spin_ns),
+        ];
+        for (policy, p) in &self.per_policy {
+            if schedlab_policies::find(policy).is_none() {
+                let known: Vec<&str> = schedlab_policies::ALL.iter().map(|p| p.name).collect();
+                bail!(
+                    "per_policy: no policy is called `{policy}` (known: {})",
+                    known.join(", ")
+                );
+            }
+            for (name, value) in [
+                ("push_ns", p.push_ns),
+                ("take_ns", p.take_ns),
+                ("steal_ns", p.steal_ns),
+                ("failed_steal_ns", p.failed_steal_ns),
+                ("wake_ns", p.wake_ns),
+                ("spin_ns", p.spin_ns),
+            ] {
+                if let Some(v) = value {
+                    costs.push((name, v));
+                }
+            }
+        }
+        for (name, value) in costs {
+            if !value.is_finite() || !(0.0..=1e12).contains(&value) {
+                bail!("`{name}` must be a number of ns from 0 to 1e12, got {value}");
+            }
+        }
+        for (kernel, &value) in &self.kernel_us_per_unit {
+            if !KERNEL_US_PER_UNIT.iter().any(|(k, _)| k == kernel) {
+                let known: Vec<&str> = KERNEL_US_PER_UNIT.iter().map(|(k, _)| *k).collect();
+                bail!(
+                    "kernel_us_per_unit: `{kernel}` is not a calibrated kernel (known: {})",
+                    known.join(", ")
+                );
+            }
+            if !value.is_finite() || value <= 0.0 || value > 1e6 {
+                bail!("kernel_us_per_unit: `{kernel}` must be above 0 and at most 1e6, got {value}");
+            }
+        }
+        Ok(())
+    }
+
+    /// What `policy` (a canonical name) pays.
+    pub fn for_policy(&self, policy: &str) -> Costs {
+        let own = self.per_policy.get(policy).cloned().unwrap_or_default();
+        let ns = |v: f64| v.round() as u64;
+        Costs {
+            push: ns(own.push_ns.unwrap_or(self.push_ns)),
+            take: ns(own.take_ns.unwrap_or(self.take_ns)),
+            steal: ns(own.steal_ns.unwrap_or(self.steal_ns)),
+            failed_steal: ns(own.failed_steal_ns.unwrap_or(self.failed_steal_ns)),
+            wake: ns(own.wake_ns.unwrap_or(self.wake_ns)),
+            spin: ns(own.spin_ns.unwrap_or(self.spin_ns)),
+        }
+    }
+
+    /// µs per model unit of `kernel`'s variant under this model.
+    pub fn us_per_unit(&self, kernel: &Kernel) -> f64 {
+        let name = kernel.name();
+        self.kernel_us_per_unit.get(name).copied().unwrap_or_else(|| {
+            KERNEL_US_PER_UNIT
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map_or(1.0, |(_, v)| *v)
+        })
+    }
+
+    /// `kernel`'s cost in µs at speed 1.0 under this model.
+    pub fn kernel_us(&self, kernel: &Kernel) -> f64 {
+        kernel.estimate_at(self.us_per_unit(kernel))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contract_example_parses_and_overrides_per_policy() {
+        let m = CostModel::parse(
+            r#"CostModel(
+                push_ns: 20.0, take_ns: 15.0, steal_ns: 60.0, failed_steal_ns: 40.0,
+                wake_ns: 5000.0,
+                per_policy: { "fifo": (push_ns: 45.0, take_ns: 45.0) },
+            )"#,
+        )
+        .expect("the spec's example");
+        assert_eq!(m.for_policy("fifo").push, 45);
+        assert_eq!(m.for_policy("fifo").steal, 60);
+        assert_eq!(m.for_policy("steal").take, 15);
+        assert_eq!(
+            CostModel::parse("(take_ns: 1.0)").expect("partial").push_ns,
+            CostModel::default().push_ns,
+            "missing fields take the defaults"
+        );
+    }
+
+    #[test]
+    fn bad_models_say_what_is_wrong() {
+        for (text, says) in [
+            ("(push: 1.0)", "push_ns"),
+            ("(take_ns: -1.0)", "take_ns"),
+            ("(per_policy: { \"lifo\": (take_ns: 1.0) })", "lifo"),
+            ("(kernel_us_per_unit: { \"Spin\": 1.0 })", "Spin"),
+            ("(wake_ns: \"fast\")", "1:"),
+        ] {
+            let err = CostModel::parse(text).expect_err(text).to_string();
+            assert!(err.contains(says), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_written_model_reads_back_the_same() {
+        let mut m = CostModel::default();
+        m.per_policy.insert(
+            "rr".into(),
+            PolicyCosts {
+                take_ns: Some(33.0),
+                ..PolicyCosts::default()
+            },
+        );
+        m.kernel_us_per_unit.insert("Sort".into(), 0.01);
+        assert_eq!(CostModel::parse(&m.to_ron()).expect("reads back"), m);
+        assert_eq!(m.kernel_us(&Kernel::Sort { len: 2 }), 0.01 * 2.0);
+    }
+}
