@@ -10,13 +10,16 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 
+use crate::costs::CostModel;
 use crate::exec::{self, Progress, RunOptions, RunResult};
 use crate::kernels::KERNELS;
 use crate::output::{self, Named};
 use crate::plan::Plan;
 use crate::report::{Report, fmt_ns};
-use crate::session::Session;
+use crate::session::{Engine, Session, Threads};
+use crate::sim::Sim;
 use crate::workload::{self, Overrides};
+use std::sync::Arc;
 
 use crate::terminal::interrupt_flag;
 pub use crate::terminal::{Crashed, EXIT_INTERRUPTED};
@@ -309,6 +312,76 @@ struct ExecArgs {
     /// Do not pin worker threads to cores.
     #[arg(long)]
     no_pin: bool,
+    /// Simulate instead of running on threads: the same policy code decides everything in
+    /// virtual time, task bodies cost their kernels' estimates (exact at any speed, nothing
+    /// spins) and scheduler calls cost what a cost model says. The same result on any machine
+    /// and any load, up to 65536 workers.
+    #[arg(long)]
+    sim: bool,
+    /// With --sim: scheduler and kernel costs from this RON file (`schedlab calibrate` writes
+    /// one) instead of the built-in defaults.
+    #[arg(long, value_name = "PATH", requires = "sim")]
+    cost_model: Option<PathBuf>,
+    /// With --sim: each task's body time as measured in this recording of a real run of the
+    /// same workload (`--record`), to replay it under another policy or on more cores.
+    #[arg(long, value_name = "RUN.rec", requires = "sim")]
+    costs_from: Option<PathBuf>,
+}
+
+impl ExecArgs {
+    /// The engine these flags choose.
+    fn engine(&self) -> Result<Arc<dyn Engine + Send + Sync>> {
+        Ok(match self.simulator()? {
+            Some(sim) => Arc::new(sim),
+            None => Arc::new(Threads),
+        })
+    }
+
+    /// The simulator, with its cost model and task times, if --sim.
+    fn simulator(&self) -> Result<Option<Sim>> {
+        if !self.sim {
+            return Ok(None);
+        }
+        let model = match &self.cost_model {
+            Some(path) => CostModel::load(path)?,
+            None => CostModel::default(),
+        };
+        let mut sim = Sim::new(model);
+        if let Some(path) = &self.costs_from {
+            let recording = crate::recording::Recording::load(path)?;
+            sim.measured = Some(Arc::new(recording.task_times()));
+            sim.measured_from = Some(path.display().to_string());
+        }
+        Ok(Some(sim))
+    }
+}
+
+/// The workload `arg` names, with the command line's overrides, for `exec`'s engine; a
+/// recording given with --costs-from must be of the same workload.
+fn prepare_for(
+    arg: &str,
+    machine: &MachineArgs,
+    exec: &ExecArgs,
+) -> Result<(Session, Arc<dyn Engine + Send + Sync>)> {
+    let engine = exec.engine()?;
+    let p = Session::load_for(arg, &machine.overrides(), engine.as_ref())?;
+    if let Some(path) = &exec.costs_from {
+        let recording = crate::recording::Recording::load(path)?;
+        let (theirs, ours) = (&recording.loaded.workload.name, &p.loaded.workload.name);
+        if theirs != ours || recording.plan.total != p.plan.total {
+            bail!(
+                "--costs-from {}: it recorded `{}` ({} tasks, seed {}), but this run is `{}` ({} tasks, seed {}); give the same workload and seed",
+                path.display(),
+                crate::escape::printable(theirs),
+                recording.plan.total,
+                recording.plan.seed,
+                crate::escape::printable(ours),
+                p.plan.total,
+                p.plan.seed
+            );
+        }
+    }
+    Ok((p, engine))
 }
 
 impl MachineArgs {
@@ -518,6 +591,7 @@ fn progress_bar(len: usize, template: &str) -> indicatif::ProgressBar {
 
 fn execute(
     p: &Session,
+    engine: &dyn Engine,
     policy: &str,
     record: bool,
     pin: bool,
@@ -554,7 +628,7 @@ fn execute(
         bar.set_message(format!("{elapsed:.1} s{left}"));
     };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        p.run(policy, &options, &mut tick)
+        p.run_on(engine, policy, &options, &mut tick)
     }));
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -596,7 +670,7 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
     let Some(arg) = &args.workload else {
         bail!("--workload is required")
     };
-    let p = prepare(arg, &args.machine)?;
+    let (p, engine) = prepare_for(arg, &args.machine, &args.exec)?;
     let mut outputs = args.outputs.named();
     if let Some(path) = &args.record {
         if output::is_stdout(path) {
@@ -625,6 +699,7 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
             keep_events: need_events,
             recorded: None,
             lesson: None,
+            engine: engine.clone(),
         })?;
         // The run the command line asked for is the session's first.
         let report = app
@@ -641,13 +716,33 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
     } else {
         let w = &p.loaded.workload;
         eprintln!(
-            "schedlab: running {} ({} tasks) under {} on {} workers...",
+            "schedlab: {} {} ({} tasks) under {} on {} workers...",
+            if engine.simulated() {
+                "simulating"
+            } else {
+                "running"
+            },
             w.name,
             p.plan.total,
             args.policy,
             p.machine.workers()
         );
-        let run = execute(&p, &args.policy, need_events, !args.exec.no_pin, true)?;
+        let cores = exec::machine::cores();
+        if !engine.simulated() && p.machine.workers() > cores {
+            eprintln!(
+                "schedlab: {} workers on {cores} cores take turns on them, and the OS's time-slicing shows in every figure; `--sim` simulates a machine of {} cores instead",
+                p.machine.workers(),
+                p.machine.workers()
+            );
+        }
+        let run = execute(
+            &p,
+            engine.as_ref(),
+            &args.policy,
+            need_events,
+            !args.exec.no_pin,
+            true,
+        )?;
         let report = p.report(&run);
         let interrupted = report.interrupted;
         print_summary(&report, &args.outputs);
@@ -768,6 +863,11 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
             keep_events: false,
             recorded: Some(&recording),
             lesson: None,
+            // Runs started from a replay are of the same kind as the recorded one.
+            engine: match &report.cost_model {
+                Some(model) => Arc::new(Sim::new(model.clone())),
+                None => Arc::new(Threads),
+            },
         })?;
         if app.interrupted {
             return Ok(ExitCode::from(EXIT_INTERRUPTED));
@@ -788,23 +888,31 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
 
 fn compare(args: &CompareArgs) -> Result<ExitCode> {
     let policies = distinct_policies(&args.policies)?;
-    let p = prepare(&args.workload, &args.machine)?;
+    let (p, engine) = prepare_for(&args.workload, &args.machine, &args.exec)?;
     output::check(
         &workload_file(&p),
         &named_outputs(&[("--json", &args.json)]),
     )?;
+    // A simulated run is deterministic: repeating it measures nothing new.
+    let repeat = if engine.simulated() { 1 } else { args.repeat };
+    if repeat < args.repeat {
+        eprintln!(
+            "schedlab: simulated runs are deterministic, so --repeat {} would give {} identical runs of each policy: each runs once",
+            args.repeat, args.repeat
+        );
+    }
     let mut reports = Vec::new();
-    'rounds: for round in 1..=args.repeat {
+    'rounds: for round in 1..=repeat {
         for policy in &policies {
-            if args.repeat > 1 {
+            if repeat > 1 {
                 eprintln!(
-                    "schedlab: {} under {policy}, run {round} of {}...",
-                    p.loaded.workload.name, args.repeat
+                    "schedlab: {} under {policy}, run {round} of {repeat}...",
+                    p.loaded.workload.name
                 );
             } else {
                 eprintln!("schedlab: {} under {policy}...", p.loaded.workload.name);
             }
-            let run = execute(&p, policy, false, !args.exec.no_pin, true)?;
+            let run = execute(&p, engine.as_ref(), policy, false, !args.exec.no_pin, true)?;
             reports.push(p.report(&run));
             if run.interrupted {
                 break 'rounds;
@@ -812,7 +920,7 @@ fn compare(args: &CompareArgs) -> Result<ExitCode> {
         }
     }
     let summary = crate::compare::summarize(&reports);
-    let table = if args.repeat > 1 {
+    let table = if repeat > 1 {
         format!(
             "{}{}{}",
             comparison_heading(&reports),
@@ -828,7 +936,7 @@ fn compare(args: &CompareArgs) -> Result<ExitCode> {
         print!("{table}");
     }
     if let Some(path) = &args.json {
-        let doc = if args.repeat > 1 {
+        let doc = if repeat > 1 {
             serde_json::json!({ "schema": crate::report::SCHEMA, "runs": reports, "summary": summary })
         } else {
             serde_json::json!({ "schema": crate::report::SCHEMA, "runs": reports })
@@ -854,18 +962,19 @@ fn tour(lesson: Option<usize>, headless: bool, exec: &ExecArgs) -> Result<ExitCo
         None => (0..lessons).collect(),
     };
     if !headless && std::io::stdout().is_terminal() {
-        let interrupted = crate::tui::run_tour(chosen[0], !exec.no_pin)?;
+        let interrupted = crate::tui::run_tour(chosen[0], !exec.no_pin, exec.engine()?)?;
         return Ok(if interrupted {
             ExitCode::from(EXIT_INTERRUPTED)
         } else {
             ExitCode::SUCCESS
         });
     }
+    let engine = exec.engine()?;
     for (i, index) in chosen.into_iter().enumerate() {
         if i > 0 {
             println!();
         }
-        let text = crate::tour::run_lesson(index, !exec.no_pin, &mut |line| {
+        let text = crate::tour::run_lesson(index, !exec.no_pin, &engine, &mut |line| {
             eprintln!("schedlab: {line}")
         })?;
         print!("{text}");

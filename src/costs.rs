@@ -215,7 +215,9 @@ impl CostModel {
                 );
             }
             if !value.is_finite() || value <= 0.0 || value > 1e6 {
-                bail!("kernel_us_per_unit: `{kernel}` must be above 0 and at most 1e6, got {value}");
+                bail!(
+                    "kernel_us_per_unit: `{kernel}` must be above 0 and at most 1e6, got {value}"
+                );
             }
         }
         Ok(())
@@ -238,12 +240,15 @@ impl CostModel {
     /// µs per model unit of `kernel`'s variant under this model.
     pub fn us_per_unit(&self, kernel: &Kernel) -> f64 {
         let name = kernel.name();
-        self.kernel_us_per_unit.get(name).copied().unwrap_or_else(|| {
-            KERNEL_US_PER_UNIT
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map_or(1.0, |(_, v)| *v)
-        })
+        self.kernel_us_per_unit
+            .get(name)
+            .copied()
+            .unwrap_or_else(|| {
+                KERNEL_US_PER_UNIT
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map_or(1.0, |(_, v)| *v)
+            })
     }
 
     /// `kernel`'s cost in µs at speed 1.0 under this model.

@@ -36,8 +36,8 @@ use crate::kernels;
 use crate::plan::Plan;
 use crate::record::{Chunk, Kind, Outcome, Recorder, Timeline, encode_wait};
 use crate::times::Times;
-use rules::{Deps, Fate, Release, Then};
 use crate::workload::ResolvedMachine;
+use rules::{Deps, Fate, Release, Then};
 use sleep::{Parker, Sleep};
 
 /// Waits shorter than this many ns are counted in a plain array before they reach a histogram.
@@ -1029,7 +1029,11 @@ impl<P: Policy> Shared<'_, P> {
         self.policy.done(local, task);
         rec.event(
             t2,
-            if after.pushes() { Kind::Push } else { Kind::Take },
+            if after.pushes() {
+                Kind::Push
+            } else {
+                Kind::Take
+            },
             encode_wait(wait),
             0,
             after.outcome as u16,

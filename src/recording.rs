@@ -62,7 +62,7 @@ use crate::plan::Plan;
 use crate::record::{Event, Kind, Outcome, Timeline};
 use crate::report::{Percentiles, Report, WorkerReport};
 use crate::times::Times;
-use crate::workload::{self, Loaded, MAX_WORKERS, ResolvedMachine};
+use crate::workload::{self, Loaded, MAX_SIM_WORKERS, ResolvedMachine};
 
 /// The first bytes of every recording.
 pub const MAGIC: &[u8] = b"schedlab-recording\n";
@@ -250,6 +250,34 @@ impl Recording {
             std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let mut input = io::BufReader::new(file);
         Recording::read(&mut input, &path.display().to_string())
+    }
+
+    /// Each task's body time at speed 1.0 as this run measured it, in ns, by task id (`NaN`
+    /// for a task that never ran): from a `Run` event to the body's end (the start of a
+    /// slower core's emulation, or the next scheduler event). A task run more than once keeps
+    /// its shortest attempt: noise only ever slows a run. For `--sim --costs-from`.
+    pub fn task_times(&self) -> Vec<f32> {
+        let mut times = vec![f32::NAN; self.plan.total];
+        for events in &self.timeline.workers {
+            let mut running: Option<(u32, u64)> = None;
+            for e in events {
+                if e.kind == Kind::Block {
+                    continue;
+                }
+                if let Some((task, t0)) = running.take()
+                    && let Some(slot) = times.get_mut(task as usize)
+                {
+                    let ns = e.t.saturating_sub(t0) as f32;
+                    if slot.is_nan() || ns < *slot {
+                        *slot = ns;
+                    }
+                }
+                if e.kind == Kind::Run {
+                    running = Some((e.task, e.t));
+                }
+            }
+        }
+        times
     }
 
     /// Ready → start waits per group, rebuilt from the events (each attempt's wait is packed
@@ -1034,9 +1062,9 @@ fn check_spent(
 fn check_header(h: &Header, loaded: &Loaded, plan: &Plan, rules: &Rules) -> Result<(), String> {
     let r = &h.report;
     let workers = h.speeds.len();
-    if workers == 0 || workers > MAX_WORKERS {
+    if workers == 0 || workers > MAX_SIM_WORKERS {
         return Err(format!(
-            "{workers} workers, where a run has 1 to {MAX_WORKERS}"
+            "{workers} workers, where a run has 1 to {MAX_SIM_WORKERS}"
         ));
     }
     if h.events.len() != workers || r.workers.len() != workers {

@@ -15,9 +15,9 @@ use crate::plan::Plan;
 use crate::record::Outcome;
 use crate::times::Times;
 
+use crate::costs::CostModel;
 pub use crate::diagnose::{Diagnostic, PREEMPTED_WARNING};
 pub use crate::fmt::fmt_ns;
-use crate::costs::CostModel;
 use crate::workload::ResolvedMachine;
 
 /// The report's schema version.
@@ -395,7 +395,9 @@ impl Report {
             task_costs: run.sim.as_ref().map(|s| {
                 s.measured_from
                     .as_ref()
-                    .map_or("estimates".to_string(), |from| format!("measured in {from}"))
+                    .map_or("estimates".to_string(), |from| {
+                        format!("measured in {from}")
+                    })
             }),
         };
         report.utilisation = report.computed_utilisation();

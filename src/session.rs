@@ -25,6 +25,16 @@ pub trait Engine {
         options: &RunOptions,
         on_tick: &mut dyn FnMut(Progress),
     ) -> Result<RunResult, RunError>;
+
+    /// Whether runs are simulated (virtual time) rather than real.
+    fn simulated(&self) -> bool {
+        false
+    }
+
+    /// The most workers a run may have.
+    fn max_workers(&self) -> usize {
+        workload::MAX_WORKERS
+    }
 }
 
 /// The real executor: one OS thread per worker, real kernels, the wall clock.
@@ -54,6 +64,14 @@ impl Engine for crate::sim::Sim {
     ) -> Result<RunResult, RunError> {
         crate::sim::Sim::run(self, plan, machine, policy, options, on_tick)
     }
+
+    fn simulated(&self) -> bool {
+        true
+    }
+
+    fn max_workers(&self) -> usize {
+        workload::MAX_SIM_WORKERS
+    }
 }
 
 /// A workload made ready to run: loaded and checked, its machine resolved against the
@@ -77,6 +95,15 @@ impl Session {
         Session::of(workload::find(arg)?, overrides)
     }
 
+    /// [`Session::load`] for runs on `engine`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::load`], with the engine's limit on workers.
+    pub fn load_for(arg: &str, overrides: &Overrides, engine: &dyn Engine) -> Result<Session> {
+        Session::of_for(workload::find(arg)?, overrides, engine)
+    }
+
     /// A workload built in code, checked as a file's would be.
     ///
     /// # Errors
@@ -93,9 +120,18 @@ impl Session {
     ///
     /// The overrides do not fit the workload.
     pub fn of(loaded: Loaded, overrides: &Overrides) -> Result<Session> {
+        Session::of_for(loaded, overrides, &Threads)
+    }
+
+    /// `loaded`, with `overrides`, for runs on `engine` (which sets the most workers).
+    ///
+    /// # Errors
+    ///
+    /// The overrides do not fit the workload or the engine.
+    pub fn of_for(loaded: Loaded, overrides: &Overrides, engine: &dyn Engine) -> Result<Session> {
         let machine = loaded
             .workload
-            .resolve_machine(overrides)
+            .resolve_machine_up_to(overrides, engine.max_workers())
             .map_err(|e| anyhow::anyhow!("{}: {e}", loaded.source_name))?;
         let seed = overrides.seed.unwrap_or(loaded.workload.seed);
         let plan = Plan::new(&loaded.workload, seed);

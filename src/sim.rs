@@ -525,7 +525,14 @@ impl<'a, P: Policy> World<'a, P> {
         });
         self.event(w, t0, Kind::Run, task.id, task.attempt, victim);
         if blocked > 0 {
-            self.event(w, t0 + body - blocked, Kind::Block, task.id, task.attempt, 0);
+            self.event(
+                w,
+                t0 + body - blocked,
+                Kind::Block,
+                task.id,
+                task.attempt,
+                0,
+            );
         }
         self.at(w, t0 + body);
     }
@@ -548,7 +555,11 @@ impl<'a, P: Policy> World<'a, P> {
         self.event(
             w,
             t2,
-            if after.pushes() { Kind::Push } else { Kind::Take },
+            if after.pushes() {
+                Kind::Push
+            } else {
+                Kind::Take
+            },
             encode_wait(a.wait),
             0,
             after.outcome as u16,
@@ -606,8 +617,9 @@ impl<'a, P: Policy> World<'a, P> {
         self.queue_changed(wakes.len() as i64);
         for &wake in wakes {
             let woken = match wake {
-                Wake::Worker(v) => (self.spinning.contains(&v) || self.parked.contains(&v))
-                    .then_some(v),
+                Wake::Worker(v) => {
+                    (self.spinning.contains(&v) || self.parked.contains(&v)).then_some(v)
+                }
                 Wake::Any => self
                     .spinning
                     .first()
@@ -646,7 +658,9 @@ impl<'a, P: Policy> World<'a, P> {
             finished: self.plan.total - self.unfinished,
             total: self.plan.total,
             elapsed: Duration::from_nanos(self.next_sample),
-            queued: (0..self.cores.len()).map(|w| self.policy.queued(w)).collect(),
+            queued: (0..self.cores.len())
+                .map(|w| self.policy.queued(w))
+                .collect(),
             queued_shared: self.policy.queued_shared(),
         };
         self.next_sample += self.sample_every;
@@ -675,8 +689,7 @@ impl<'a, P: Policy> World<'a, P> {
                 State::Running(_) => core.st.busy_ns += span,
                 State::Spinning | State::Parked => {
                     core.st.idle_ns += span;
-                    core.st.queued_elsewhere_ns +=
-                        queued_time.saturating_sub(core.queued_at_idle);
+                    core.st.queued_elsewhere_ns += queued_time.saturating_sub(core.queued_at_idle);
                 }
             }
             if matches!(core.state, State::Spinning) {
@@ -783,7 +796,12 @@ mod tests {
             assert!(!run.interrupted, "{}", info.name);
             let report = crate::report::Report::new("small", "", &plan, &machine, &run);
             let t = report.tasks;
-            assert_eq!(t.completed + t.failed + t.cancelled, t.total, "{}", info.name);
+            assert_eq!(
+                t.completed + t.failed + t.cancelled,
+                t.total,
+                "{}",
+                info.name
+            );
             assert_eq!(report.mode, "sim");
             let attempts: u64 = run.workers.iter().map(|w| w.tasks).sum();
             let runs = run
@@ -818,7 +836,10 @@ mod tests {
                 .run(&plan, &machine, "steal", &options, &mut |_| {})
                 .expect("known");
             let report = crate::report::Report::new("small", "", &plan, &machine, &run);
-            (serde_json::to_string(&report).expect("json"), run.timeline.workers)
+            (
+                serde_json::to_string(&report).expect("json"),
+                run.timeline.workers,
+            )
         };
         assert_eq!(json(), json());
     }

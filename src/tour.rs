@@ -13,7 +13,10 @@ use crate::plan::Plan;
 use crate::record::Timeline;
 use crate::report::{Report, WorkerReport, fmt_ns};
 use crate::session::Session;
+use crate::session::{Engine, Threads};
+use crate::sim::Sim;
 use crate::workload::Overrides;
+use std::sync::Arc;
 
 /// When a group's tasks ran: the first start and the last end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,13 +55,24 @@ pub struct Measured {
 
 /// Runs a shipped workload under `policy` (recording, to measure the groups' spans).
 pub fn measure(name: &str, policy: &str, pin: bool) -> anyhow::Result<Measured> {
-    let session = Session::load(name, &Overrides::default())?;
+    measure_on(name, policy, pin, &Overrides::default(), &Threads)
+}
+
+/// [`measure`] on `engine`, with `overrides`.
+pub fn measure_on(
+    name: &str,
+    policy: &str,
+    pin: bool,
+    overrides: &Overrides,
+    engine: &dyn Engine,
+) -> anyhow::Result<Measured> {
+    let session = Session::load_for(name, overrides, engine)?;
     let options = RunOptions {
         record: true,
         pin,
         ..RunOptions::default()
     };
-    let run = session.run(policy, &options, &mut |_| {})?;
+    let run = session.run_on(engine, policy, &options, &mut |_| {})?;
     Ok(Measured::new(
         &session.plan,
         session.report(&run),
@@ -141,6 +155,14 @@ pub fn barriers(plan: &Plan, timeline: &Timeline, spans: &[Span]) -> Vec<(String
 /// or the OS keeping the workers off their cores. Empty on a quiet machine.
 pub fn machine_caveat(reports: &[&Report]) -> String {
     let mut out = String::new();
+    if let Some(r) = reports.iter().find(|r| r.is_simulated()) {
+        let cores = crate::exec::machine::cores();
+        let _ = write!(
+            out,
+            "Simulated: these runs are in virtual time on a machine of {} cores (this one has {cores}), the tasks costing their kernels' estimates, so the picture is the same on every machine. ",
+            r.machine.workers
+        );
+    }
     if let Some(r) = reports.iter().find(|r| r.machine.oversubscribed) {
         let _ = write!(
             out,
@@ -404,6 +426,11 @@ pub struct Lesson {
     pub watch: &'static str,
     /// The policies it runs.
     pub policies: &'static [&'static str],
+    /// Cores its point needs: on a machine with fewer, it runs simulated (`--sim`).
+    pub needs_cores: usize,
+    /// The workers of its simulated runs, where its workload's machine does not say: a
+    /// simulated lesson is the same on every machine.
+    pub sim_workers: usize,
 }
 
 /// The lessons, in teaching order.
@@ -414,6 +441,8 @@ pub const LESSONS: &[Lesson] = &[
         idea: "Task parallelism runs different operations at once; data parallelism runs one operation over pieces of the data. \
                Different operations can use only as many cores as there are operations, and last as long as the biggest.",
         watch: "the first phase can use at most four cores and never ends before its biggest operation; the chunks of the same work can give every core work (on more than four cores the difference shows)",
+        needs_cores: 8,
+        sim_workers: 8,
         policies: &["steal"],
     },
     Lesson {
@@ -421,6 +450,8 @@ pub const LESSONS: &[Lesson] = &[
         workload: "granularity",
         idea: "Every task costs the scheduler something to hand out. Too small, and that cost eats the gain; too big, and cores sit idle at the end.",
         watch: "the scheduler's share of the time during the tiny tasks, against the coarse ones",
+        needs_cores: 1,
+        sim_workers: 2,
         policies: &["steal"],
     },
     Lesson {
@@ -428,6 +459,8 @@ pub const LESSONS: &[Lesson] = &[
         workload: "imbalance",
         idea: "Static assignment (rr) decides where a task runs before knowing how long it is; work-stealing lets idle cores take work from busy ones.",
         watch: "under rr one core finishes early and idles while the other's queue still holds tasks; under steal, whether the idle core takes tasks from the busy one (↯)",
+        needs_cores: 1,
+        sim_workers: 2,
         policies: &["rr", "steal"],
     },
     Lesson {
@@ -435,6 +468,8 @@ pub const LESSONS: &[Lesson] = &[
         workload: "simulation",
         idea: "A barrier makes every task of a step wait for the slowest one of the step before. The chain of dependent tasks, the critical path, bounds the run however many cores there are.",
         watch: "the idle gaps at each step boundary",
+        needs_cores: 1,
+        sim_workers: 4,
         policies: &["steal"],
     },
     Lesson {
@@ -442,6 +477,8 @@ pub const LESSONS: &[Lesson] = &[
         workload: "big-little",
         idea: "When cores differ in speed, the free core is not always the best one: a slow core that starts a big task now may finish it after a fast core would have.",
         watch: "which cores run the big tasks under fifo and under hetero",
+        needs_cores: 4,
+        sim_workers: 4,
         policies: &["fifo", "hetero"],
     },
     Lesson {
@@ -449,6 +486,8 @@ pub const LESSONS: &[Lesson] = &[
         workload: "faults",
         idea: "Tasks can fail. A scheduler retries them, gives up after a limit, and cancels what depended on them, and the run still ends with every task accounted for.",
         watch: "retried attempts (✗), failed tasks, and the reports cancelled because their batch failed",
+        needs_cores: 1,
+        sim_workers: 2,
         policies: &["steal"],
     },
 ];
@@ -466,21 +505,60 @@ fn big_on_slow(m: &Measured) -> u64 {
         .sum()
 }
 
-/// Runs lesson `index` and returns its text.
+/// The engine lesson `index` runs on, given the one asked for: the simulator when asked, or
+/// when this machine has fewer cores than the lesson's point needs.
+pub fn engine_for(
+    index: usize,
+    asked: &Arc<dyn Engine + Send + Sync>,
+) -> Arc<dyn Engine + Send + Sync> {
+    if asked.simulated() || crate::exec::machine::cores() >= LESSONS[index].needs_cores {
+        asked.clone()
+    } else {
+        Arc::new(Sim::default())
+    }
+}
+
+/// The overrides of lesson `index`'s runs on `engine`: simulated, the lesson's own number of
+/// workers where its workload does not fix them.
+pub fn lesson_overrides(index: usize, engine: &dyn Engine) -> Overrides {
+    let lesson = &LESSONS[index];
+    let fixed = crate::workload::find(lesson.workload)
+        .is_ok_and(|l| l.workload.machine.workers.is_some() || l.workload.machine.speeds.is_some());
+    Overrides {
+        workers: (engine.simulated() && !fixed).then_some(lesson.sim_workers),
+        ..Overrides::default()
+    }
+}
+
+/// Runs lesson `index` on `engine` (see [`engine_for`]) and returns its text.
 pub fn run_lesson(
     index: usize,
     pin: bool,
+    engine: &Arc<dyn Engine + Send + Sync>,
     progress: &mut dyn FnMut(&str),
 ) -> anyhow::Result<String> {
     let lesson = &LESSONS[index];
+    let engine = engine_for(index, engine);
+    let overrides = lesson_overrides(index, engine.as_ref());
     let mut measured = Vec::new();
     for policy in lesson.policies {
         progress(&format!(
-            "lesson {}: running {} under {policy}...",
+            "lesson {}: {} {} under {policy}...",
             index + 1,
+            if engine.simulated() {
+                "simulating"
+            } else {
+                "running"
+            },
             lesson.workload
         ));
-        measured.push(measure(lesson.workload, policy, pin)?);
+        measured.push(measure_on(
+            lesson.workload,
+            policy,
+            pin,
+            &overrides,
+            engine.as_ref(),
+        )?);
     }
     let conclusion = conclude(index, &measured);
     Ok(lesson_text(index, Some(&conclusion)))

@@ -130,15 +130,28 @@ pub struct Session<'a> {
     pub recorded: Option<&'a crate::recording::Recording>,
     /// The tour lesson this session teaches (its policies run instead of `policy`).
     pub lesson: Option<usize>,
+    /// What runs the session's runs: the real threads or the simulator.
+    pub engine: Arc<dyn crate::session::Engine + Send + Sync>,
 }
 
 /// A session for tour lesson `index`, on its shipped workload.
 pub fn lesson_session(index: usize) -> Result<(crate::workload::Loaded, Plan, ResolvedMachine)> {
+    lesson_session_on(index, &crate::session::Threads)
+}
+
+/// [`lesson_session`] for runs on `engine`.
+pub fn lesson_session_on(
+    index: usize,
+    engine: &dyn crate::session::Engine,
+) -> Result<(crate::workload::Loaded, Plan, ResolvedMachine)> {
     let lesson = &crate::tour::LESSONS[index];
     let loaded = crate::workload::find(lesson.workload)?;
     let machine = loaded
         .workload
-        .resolve_machine(&crate::workload::Overrides::default())
+        .resolve_machine_up_to(
+            &crate::tour::lesson_overrides(index, engine),
+            engine.max_workers(),
+        )
         .map_err(anyhow::Error::msg)?;
     let plan = Plan::new(&loaded.workload, loaded.workload.seed);
     Ok((loaded, plan, machine))
@@ -149,19 +162,25 @@ pub fn lesson_session(index: usize) -> Result<(crate::workload::Loaded, Plan, Re
 /// if any session was).
 pub fn run_with_tour(session: Session<'_>) -> Result<App> {
     let pin = session.pin;
+    let engine = session.engine.clone();
     let mut first = run(session)?;
     if let Some(index) = first.next_lesson.take() {
-        first.interrupted |= run_tour(index, pin)?;
+        first.interrupted |= run_tour(index, pin, engine)?;
     }
     Ok(first)
 }
 
 /// The guided tour in the TUI from lesson `from`, one session per lesson, for as long as the
 /// user presses `t`. Returns whether it was left with Ctrl-C.
-pub fn run_tour(from: usize, pin: bool) -> Result<bool> {
+pub fn run_tour(
+    from: usize,
+    pin: bool,
+    engine: Arc<dyn crate::session::Engine + Send + Sync>,
+) -> Result<bool> {
     let mut next = Some(from);
     while let Some(index) = next {
-        let (loaded, plan, machine) = lesson_session(index)?;
+        let engine = crate::tour::engine_for(index, &engine);
+        let (loaded, plan, machine) = lesson_session_on(index, engine.as_ref())?;
         let w = &loaded.workload;
         let app = run(Session {
             workload: &w.name,
@@ -173,6 +192,7 @@ pub fn run_tour(from: usize, pin: bool) -> Result<bool> {
             keep_events: false,
             recorded: None,
             lesson: Some(index),
+            engine,
         })?;
         if app.interrupted {
             return Ok(true);
@@ -194,6 +214,7 @@ pub fn run(session: Session<'_>) -> Result<App> {
         keep_events,
         recorded,
         lesson,
+        engine,
     } = session;
     if !stdout().is_terminal() {
         bail!("the TUI needs a terminal on stdout; use --headless");
@@ -210,6 +231,7 @@ pub fn run(session: Session<'_>) -> Result<App> {
 
     let mut app = App::new(workload, description, plan, machine, policy);
     app.keep_events = keep_events;
+    app.simulated = engine.simulated();
     if let Some(recording) = recorded {
         app.add_recorded(recording);
     }
@@ -232,6 +254,7 @@ pub fn run(session: Session<'_>) -> Result<App> {
             let flag = Arc::new(AtomicBool::new(false));
             let (chunk_tx, chunk_rx) = channel::unbounded();
             start_run(
+                engine.clone(),
                 plan.clone(),
                 app.machine.clone(),
                 policy,
@@ -318,6 +341,7 @@ fn handle(app: &mut App, msg: Msg, chunks: &Receiver<Chunk>) {
 }
 
 fn start_run(
+    engine: Arc<dyn crate::session::Engine + Send + Sync>,
     plan: Arc<Plan>,
     machine: ResolvedMachine,
     policy: &'static str,
@@ -340,15 +364,8 @@ fn start_run(
                 let _ = progress_tx.send(Msg::Progress(p));
             };
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                // The engine seam every command runs through (the real threads here).
-                crate::session::Engine::run(
-                    &crate::session::Threads,
-                    &plan,
-                    &machine,
-                    policy,
-                    &options,
-                    &mut tick,
-                )
+                // The engine seam every command runs through.
+                engine.run(&plan, &machine, policy, &options, &mut tick)
             }));
             let msg = match run {
                 Ok(Ok(result)) => Msg::Done(Box::new(result)),

@@ -25,6 +25,8 @@ pub use messages::fields_of;
 pub const MAX_TASKS: u64 = 10_000_000;
 /// Most worker threads a run may ask for.
 pub const MAX_WORKERS: usize = 1024;
+/// The most workers a simulated run may have (`--sim`): they cost nothing while parked.
+pub const MAX_SIM_WORKERS: usize = 65_536;
 /// Most memory the tasks running at once may allocate together.
 pub const MAX_CONCURRENT_BYTES: u64 = 8 << 30;
 /// The shortest body time a task that runs a kernel has, in µs: the executor's clock reads
@@ -547,6 +549,15 @@ pub use crate::kernels::fib::tree_size as fib_tree_size;
 impl Workload {
     /// The machine after applying `overrides` to the file's; checks it.
     pub fn resolve_machine(&self, overrides: &Overrides) -> Result<ResolvedMachine, String> {
+        self.resolve_machine_up_to(overrides, MAX_WORKERS)
+    }
+
+    /// [`Workload::resolve_machine`] for an engine that runs up to `max_workers` workers.
+    pub fn resolve_machine_up_to(
+        &self,
+        overrides: &Overrides,
+        max_workers: usize,
+    ) -> Result<ResolvedMachine, String> {
         let file_speeds = self.machine.speeds.clone();
         let workers = overrides
             .workers
@@ -554,9 +565,14 @@ impl Workload {
             .or(self.machine.workers)
             .or(file_speeds.as_ref().map(Vec::len))
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        if workers == 0 || workers > MAX_WORKERS {
+        if workers == 0 || workers > max_workers {
+            let hint = if max_workers < MAX_SIM_WORKERS && workers > max_workers {
+                " (a simulated run, --sim, takes up to 65536)"
+            } else {
+                ""
+            };
             return Err(format!(
-                "machine: `workers` must be between 1 and {MAX_WORKERS}, got {workers}"
+                "machine: `workers` must be between 1 and {max_workers}, got {workers}{hint}"
             ));
         }
         let speeds = match (&overrides.speeds, file_speeds) {

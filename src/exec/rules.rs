@@ -81,7 +81,13 @@ impl<'a> Deps<'a> {
         let mut arrival_ns: Vec<Vec<u64>> = plan
             .groups
             .iter()
-            .map(|g| if g.timed { vec![0; g.roots] } else { Vec::new() })
+            .map(|g| {
+                if g.timed {
+                    vec![0; g.roots]
+                } else {
+                    Vec::new()
+                }
+            })
             .collect();
         for &(at, id) in &plan.arrivals {
             let (g, index) = plan.locate(id);

@@ -209,6 +209,8 @@ pub struct App {
     pub machine: ResolvedMachine,
     /// CPUs the process may run on, shown against the workers.
     pub cores: usize,
+    /// The session's runs are simulated (virtual time, one core per worker).
+    pub simulated: bool,
     /// Every run of the session, oldest first.
     pub runs: Vec<RunView>,
     /// Runs stacked on one time axis by `c`, as indices into `runs`.
@@ -267,6 +269,7 @@ impl App {
             plan,
             machine,
             cores: crate::exec::machine::cores(),
+            simulated: false,
             runs: Vec::new(),
             compare: None,
             queued_runs: vec![policy],
@@ -394,6 +397,7 @@ impl App {
             response: Times::merged(&group_responses),
             group_responses,
         });
+        self.simulated = recording.report().is_simulated();
         self.runs.push(run);
         self.queued_runs.clear();
         self.view.replay = Some(Replay::new(replay_slowdown(end), 0));
@@ -435,6 +439,12 @@ impl App {
                 response,
                 group_responses,
             });
+        }
+        if result.sim.is_some() && !result.interrupted {
+            // A simulated run is over before a frame is drawn: play it back at a pace a class
+            // can follow, from the start, with every key of a replay.
+            self.view.replay = Some(Replay::new(replay_slowdown(result.makespan_ns), 0));
+            self.view.follow = true;
         }
         self.conclude_lesson();
         // A finished run's list is its report's: show it at once.

@@ -152,15 +152,15 @@ impl App {
             _ => "UI CPU n/a".to_string(),
         };
         let bold = self.style(Style::default().add_modifier(Modifier::BOLD));
-        let mut line = vec![
-            Span::styled(" schedlab ", bold),
-            Span::raw(format!(
-                "│ {} │ policy ",
-                crate::escape::printable(&self.workload)
-            )),
-            Span::styled(self.policy(), bold),
-            Span::raw(format!(
-                " │ {} workers on {} cores{}, speeds {}{} │ {} │ ",
+        let machine = if self.simulated {
+            format!(
+                "{} simulated cores, speeds {speeds} │ virtual {}",
+                self.machine.workers(),
+                fmt_ns(elapsed)
+            )
+        } else {
+            format!(
+                "{} workers on {} cores{}, speeds {}{} │ {}",
                 self.machine.workers(),
                 self.cores,
                 if self.machine.workers() > self.cores {
@@ -175,7 +175,27 @@ impl App {
                     ""
                 },
                 fmt_ns(elapsed),
+            )
+        };
+        let mut line = vec![
+            if self.simulated {
+                Span::styled(
+                    " SIMULATED ",
+                    self.style(
+                        Style::default()
+                            .add_modifier(Modifier::BOLD)
+                            .add_modifier(Modifier::REVERSED),
+                    ),
+                )
+            } else {
+                Span::styled(" schedlab ", bold)
+            },
+            Span::raw(format!(
+                "│ {} │ policy ",
+                crate::escape::printable(&self.workload)
             )),
+            Span::styled(self.policy(), bold),
+            Span::raw(format!(" │ {machine} │ ")),
             Span::styled(self.state(), bold),
         ];
         if let Some(r) = self.view.replay {
