@@ -28,6 +28,8 @@ impl Policy for Fifo {
     const ALIASES: &'static [&'static str] = &[];
     const ABOUT: &'static str =
         "one shared FIFO queue: every idle worker takes the oldest ready task";
+    // Every push and take goes through the one queue: on many cores they queue for it.
+    const CENTRAL: bool = true;
 
     fn new(_machine: &Machine) -> Self {
         Fifo {

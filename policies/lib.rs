@@ -111,6 +111,11 @@ pub trait Policy: Send + Sync + Sized + 'static {
     const ALIASES: &'static [&'static str];
     /// One line for `schedlab list`.
     const ABOUT: &'static str;
+    /// Whether every push and take goes through one queue that all workers share: on many
+    /// cores those calls wait for each other (the queue's head is one cache line), which a
+    /// simulator models by serialising them. `false` for policies whose workers mostly touch
+    /// queues of their own.
+    const CENTRAL: bool = false;
 
     /// Builds the shared state for one run on `machine`.
     fn new(machine: &Machine) -> Self;

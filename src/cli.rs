@@ -266,6 +266,10 @@ struct SweepArgs {
     /// Task size of a scaling sweep (default: 100us).
     #[arg(long, value_name = "SIZE")]
     size: Option<String>,
+    /// A scaling sweep of this workload (a file, or a shipped workload's name) instead of
+    /// spins of --size: its own tasks at every worker count, all cores at speed 1.
+    #[arg(long, value_name = "WORKLOAD", conflicts_with_all = ["size", "total_ms"])]
+    workload: Option<String>,
     /// Seed.
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed: u64,
@@ -992,17 +996,34 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     }
     let total_ns = (args.total_ms * 1e6) as u64;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let engine = args.exec.engine()?;
+    let most = engine.max_workers();
     let worker_count = |s: &str| -> Result<usize, String> {
         s.trim()
             .parse::<usize>()
             .ok()
-            .filter(|n| (1..=crate::workload::MAX_WORKERS).contains(n))
+            .filter(|n| (1..=most).contains(n))
             .ok_or_else(|| {
                 format!(
-                    "`{s}` is not a worker count between 1 and {}",
-                    crate::workload::MAX_WORKERS
+                    "`{s}` is not a worker count between 1 and {most}{}",
+                    if most < crate::workload::MAX_SIM_WORKERS {
+                        " (with --sim, up to 65536)"
+                    } else {
+                        ""
+                    }
                 )
             })
+    };
+    let workload = match &args.workload {
+        Some(arg) => {
+            if !args.workers.as_deref().is_some_and(|w| w.contains("..")) {
+                bail!(
+                    "--workload makes a scaling sweep of that workload: give the worker counts as a range, e.g. --workers 1..64"
+                );
+            }
+            Some(crate::workload::find(arg)?.workload)
+        }
+        None => None,
     };
     let axis = match &args.workers {
         Some(w) if w.contains("..") => {
@@ -1059,7 +1080,7 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     ]);
     output::check(&[], &outputs)?;
     let (points, stopped) = if !args.headless && std::io::stdout().is_terminal() {
-        sweep_chart(args, policies, axis, total_ns, scaling)?
+        sweep_chart(args, policies, axis, total_ns, scaling, engine, workload)?
     } else {
         // On a terminal, a bar of the runs with the one going on; in a pipe, a line each.
         let bar = std::io::stderr().is_terminal().then(|| {
@@ -1069,12 +1090,17 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
             )
         });
         let mut started = 0;
-        let points = sweep::run(
+        let setup = sweep::Setup {
+            seed: args.seed,
+            pin: !args.exec.no_pin,
+            engine: engine.as_ref(),
+            workload: workload.as_ref(),
+        };
+        let points = sweep::run_with(
             &axis,
             &policies,
             total_ns,
-            args.seed,
-            !args.exec.no_pin,
+            &setup,
             &mut |step| match (step, &bar) {
                 (sweep::Step::Running(line), Some(bar)) => {
                     // The runs before this one are done.
@@ -1137,14 +1163,24 @@ fn sweep_chart(
     axis: crate::sweep::Axis,
     total_ns: u64,
     scaling: bool,
+    engine: Arc<dyn Engine + Send + Sync>,
+    workload: Option<crate::workload::Workload>,
 ) -> Result<(Vec<crate::sweep::Point>, bool)> {
     use crate::tui::chart::{self, SweepMsg, SweepView};
     let (tx, rx) = crossbeam::channel::unbounded();
     let (seed, pin) = (args.seed, !args.exec.no_pin);
+    let simulated = engine.simulated();
+    let name = workload.as_ref().map(|w| w.name.clone());
     std::thread::Builder::new()
         .name("schedlab-sweep".into())
         .spawn(move || {
-            let result = crate::sweep::run(&axis, &policies, total_ns, seed, pin, &mut |step| {
+            let setup = crate::sweep::Setup {
+                seed,
+                pin,
+                engine: engine.as_ref(),
+                workload: workload.as_ref(),
+            };
+            let result = crate::sweep::run_with(&axis, &policies, total_ns, &setup, &mut |step| {
                 let _ = tx.send(match step {
                     crate::sweep::Step::Running(line) => SweepMsg::Running(line.to_string()),
                     crate::sweep::Step::Measured(p) => SweepMsg::Point(p.clone()),
@@ -1154,7 +1190,9 @@ fn sweep_chart(
                 result.err().map(|e| format!("error: {e:#}")),
             ));
         })?;
-    let title = if scaling {
+    let title = if let Some(name) = name {
+        format!("scaling {}", crate::escape::printable(&name))
+    } else if scaling {
         format!("scaling, {} ms of work at each point", args.total_ms)
     } else {
         format!(
@@ -1162,6 +1200,11 @@ fn sweep_chart(
             sizes_of(args),
             args.total_ms
         )
+    };
+    let title = if simulated {
+        format!("SIMULATED {title}, virtual time")
+    } else {
+        title
     };
     chart::run(
         SweepView {

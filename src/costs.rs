@@ -46,6 +46,10 @@ pub struct CostModel {
     pub failed_steal_ns: f64,
     /// From a push to the moment the parked worker it wakes looks for work.
     pub wake_ns: f64,
+    /// How long a call into a central queue (a policy whose every push and take goes
+    /// through one queue, like `fifo`) holds it: calls from other workers wait meanwhile, so
+    /// a central queue serves at most one call per `shared_ns` however many cores ask.
+    pub shared_ns: f64,
     /// How long an idle worker spins, looking again, before it parks: a push in this time
     /// finds it at once, with no wake-up latency.
     pub spin_ns: f64,
@@ -80,6 +84,9 @@ pub struct PolicyCosts {
     /// See [`CostModel::spin_ns`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spin_ns: Option<f64>,
+    /// See [`CostModel::shared_ns`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_ns: Option<f64>,
 }
 
 /// The costs one policy's simulated run charges, in whole ns.
@@ -97,23 +104,25 @@ pub struct Costs {
     pub wake: u64,
     /// Spinning before parking.
     pub spin: u64,
+    /// A central queue held per call.
+    pub shared: u64,
 }
 
 /// The built-in µs per model unit of each calibrated kernel variant (see
 /// [`DEFAULTS_MEASURED_ON`]).
 const KERNEL_US_PER_UNIT: &[(&str, f64)] = &[
-    ("Sort", 0.0054),
-    ("Search", 0.0023),
-    ("Analyze", 0.0016),
-    ("Hash", 0.00105),
-    ("MatMul", 0.00104),
-    ("Blur", 0.00062),
-    ("Sharpen", 0.0034),
-    ("Edge", 0.0060),
-    ("Mandelbrot", 0.00165),
-    ("Stencil", 0.00105),
-    ("Train", 0.00155),
-    ("Fib", 0.0019),
+    ("Sort", 0.001809),
+    ("Search", 0.005248),
+    ("Analyze", 0.012604),
+    ("Hash", 0.001376),
+    ("MatMul", 0.000314),
+    ("Blur", 0.002775),
+    ("Sharpen", 0.006415),
+    ("Edge", 0.007655),
+    ("Mandelbrot", 0.002933),
+    ("Stencil", 0.000531),
+    ("Train", 0.001302),
+    ("Fib", 0.001),
 ];
 
 impl Default for CostModel {
@@ -125,6 +134,7 @@ impl Default for CostModel {
             failed_steal_ns: 25.0,
             wake_ns: 5000.0,
             spin_ns: 10000.0,
+            shared_ns: 40.0,
             per_policy: BTreeMap::new(),
             kernel_us_per_unit: BTreeMap::new(),
             measured_on: DEFAULTS_MEASURED_ON.to_string(),
@@ -155,7 +165,7 @@ impl CostModel {
             .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
         let model: CostModel = options.from_str(text).map_err(|e| {
             anyhow::anyhow!(
-                "{}:{}: {} (fields: push_ns, take_ns, steal_ns, failed_steal_ns, wake_ns, spin_ns, per_policy, kernel_us_per_unit, measured_on)",
+                "{}:{}: {} (fields: push_ns, take_ns, steal_ns, failed_steal_ns, wake_ns, spin_ns, shared_ns, per_policy, kernel_us_per_unit, measured_on)",
                 e.span.start.line,
                 e.span.start.col,
                 e.code
@@ -179,6 +189,7 @@ impl CostModel {
             ("failed_steal_ns", self.failed_steal_ns),
             ("wake_ns", self.wake_ns),
             ("spin_ns", self.spin_ns),
+            ("shared_ns", self.shared_ns),
         ];
         for (policy, p) in &self.per_policy {
             if schedlab_policies::find(policy).is_none() {
@@ -195,6 +206,7 @@ impl CostModel {
                 ("failed_steal_ns", p.failed_steal_ns),
                 ("wake_ns", p.wake_ns),
                 ("spin_ns", p.spin_ns),
+                ("shared_ns", p.shared_ns),
             ] {
                 if let Some(v) = value {
                     costs.push((name, v));
@@ -234,6 +246,7 @@ impl CostModel {
             failed_steal: ns(own.failed_steal_ns.unwrap_or(self.failed_steal_ns)),
             wake: ns(own.wake_ns.unwrap_or(self.wake_ns)),
             spin: ns(own.spin_ns.unwrap_or(self.spin_ns)),
+            shared: ns(own.shared_ns.unwrap_or(self.shared_ns)),
         }
     }
 

@@ -259,6 +259,8 @@ struct World<'a, P: Policy> {
     next_sample: u64,
     interrupted: bool,
     makespan: u64,
+    /// A central queue's calls wait for it until then (see [`CostModel::shared_ns`]).
+    central_free: u64,
 }
 
 /// The simulator's side of the rules: pushes go to the policy at once, wakes are collected.
@@ -345,6 +347,7 @@ impl<'a, P: Policy> World<'a, P> {
             next_sample: 0,
             interrupted: false,
             makespan: 0,
+            central_free: 0,
         }
     }
 
@@ -470,7 +473,7 @@ impl<'a, P: Policy> World<'a, P> {
     /// Worker `w` looks for work (its scheduler span began at `since`): its own or shared
     /// queues, then the others'.
     fn look(&mut self, w: usize) {
-        let mut t = self.now + self.c.take;
+        let mut t = self.central(self.now) + self.c.take;
         let mut victim = 0;
         let mut found = self.policy.take(&mut self.locals[w]);
         if found.is_none() {
@@ -493,6 +496,18 @@ impl<'a, P: Policy> World<'a, P> {
             }
             None => self.idle(w, t),
         }
+    }
+
+    /// When a call into the policy at `t` gets going: at once, unless the policy is central
+    /// and its queue is held by another call (which then holds it for `shared` more).
+    #[inline]
+    fn central(&mut self, t: u64) -> u64 {
+        if !P::CENTRAL || self.c.shared == 0 {
+            return t;
+        }
+        let start = t.max(self.central_free);
+        self.central_free = start + self.c.shared;
+        start
     }
 
     /// Worker `w` found nothing; its scheduler span ends at `t` and it spins.
@@ -601,7 +616,10 @@ impl<'a, P: Policy> World<'a, P> {
         self.unfinished -= std::mem::take(&mut tally.pending);
         self.cores[w].st.tally = tally;
         // The pushes are the scheduler's, after the body.
-        let next = t2 + wakes.len() as u64 * self.c.push;
+        let mut next = t2;
+        for _ in &wakes {
+            next = self.central(next) + self.c.push;
+        }
         self.pushed(&wakes, next);
         if self.unfinished > 0 {
             self.at(w, next);

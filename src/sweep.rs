@@ -19,7 +19,7 @@ use crate::exec::RunOptions;
 use crate::fmt::fmt_duration;
 use crate::kernels::Kernel;
 use crate::report::{Report, fmt_ns};
-use crate::session::Session;
+use crate::session::{Engine, Session};
 use crate::workload::{Arrival, Faults, Group, MAX_TASKS, Machine, Overrides, Workload};
 
 /// One measured point of a sweep.
@@ -44,6 +44,23 @@ pub struct Point {
     pub overhead_share: f64,
     /// Idle time over all workers' time: what too few tasks leave unused.
     pub idle_share: f64,
+    /// The most speedup any schedule could reach here: one worker's makespan over this
+    /// run's lower bound (its work spread over the workers, or its critical path, Amdahl's
+    /// serial part): the curve a policy is held against, beside the ideal (the workers).
+    #[serde(default)]
+    pub bound_speedup: f64,
+}
+
+/// How a sweep's points run.
+pub struct Setup<'a> {
+    /// The seed of every point.
+    pub seed: u64,
+    /// Pin real workers to cores.
+    pub pin: bool,
+    /// The engine: the real threads, or the simulator.
+    pub engine: &'a dyn Engine,
+    /// A workload to scale instead of the sweep's own spins (scaling sweeps only).
+    pub workload: Option<&'a Workload>,
 }
 
 /// Parses a duration such as `500ns`, `1us`, `2.5ms` or `1s` into nanoseconds.
@@ -118,17 +135,46 @@ pub fn task_count(total_ns: u64, size_ns: u64) -> u64 {
     (total_ns / size_ns.max(1)).max(1)
 }
 
-/// Runs `tasks` tasks of `size_ns` on `workers` workers under `policy`.
+/// Runs `tasks` tasks of `size_ns` (or the setup's workload) on `workers` workers under
+/// `policy`.
 fn run_point(
+    setup: &Setup,
     policy: &str,
     size_ns: u64,
     tasks: u64,
     workers: usize,
-    seed: u64,
-    pin: bool,
 ) -> Result<Report> {
+    let overrides = Overrides {
+        workers: Some(workers),
+        ..Overrides::default()
+    };
+    let session = match setup.workload {
+        Some(w) => Session::of_for(
+            crate::workload::Loaded::built(w.clone(), &w.name)?,
+            &Overrides {
+                speeds: Some(vec![1.0; workers]),
+                ..overrides
+            },
+            setup.engine,
+        )?,
+        None => Session::of_for(
+            crate::workload::Loaded::built(spins(size_ns, tasks, setup.seed)?, "sweep")?,
+            &overrides,
+            setup.engine,
+        )?,
+    };
+    let options = RunOptions {
+        pin: setup.pin,
+        ..RunOptions::default()
+    };
+    let run = session.run_on(setup.engine, policy, &options, &mut |_| {})?;
+    Ok(session.report(&run))
+}
+
+/// The sweep's own workload: `tasks` spins of `size_ns`.
+fn spins(size_ns: u64, tasks: u64, seed: u64) -> Result<Workload> {
     // Built as the workload it is (no RON written and read back): one group of spins.
-    let w = Workload {
+    Ok(Workload {
         name: "sweep".into(),
         description: String::new(),
         seed,
@@ -144,20 +190,7 @@ fn run_point(
             arrival: Arrival::AtStart,
             jitter: 0.0,
         }],
-    };
-    let session = Session::built(
-        w,
-        &Overrides {
-            workers: Some(workers),
-            ..Overrides::default()
-        },
-    )?;
-    let options = RunOptions {
-        pin,
-        ..RunOptions::default()
-    };
-    let run = session.run(policy, &options, &mut |_| {})?;
-    Ok(session.report(&run))
+    })
 }
 
 fn point(
@@ -204,6 +237,7 @@ fn point(
             idle as f64 / (report.makespan_ns.max(1) * report.workers.len().max(1) as u64) as f64
         },
         overhead_share: report.scheduler_per_work(),
+        bound_speedup: one_worker_ns as f64 / report.lower_bound_ns.max(1) as f64,
     }
 }
 
@@ -320,7 +354,35 @@ pub fn run(
     pin: bool,
     progress: &mut dyn FnMut(Step),
 ) -> Result<Vec<Point>> {
-    check(what, policies, total_ns)?;
+    let setup = Setup {
+        seed,
+        pin,
+        engine: &crate::session::Threads,
+        workload: None,
+    };
+    run_with(what, policies, total_ns, &setup, progress)
+}
+
+/// [`run`] as `setup` says: on its engine, and over its workload if it has one.
+pub fn run_with(
+    what: &Axis,
+    policies: &[String],
+    total_ns: u64,
+    setup: &Setup,
+    progress: &mut dyn FnMut(Step),
+) -> Result<Vec<Point>> {
+    if !setup.engine.simulated() {
+        check(what, policies, total_ns)?;
+    }
+    // The tasks of the setup's workload, if any, are what each point runs.
+    let workload_tasks = match setup.workload {
+        Some(w) => Some(crate::plan::Plan::new(w, setup.seed).total as u64),
+        None => None,
+    };
+    let what_runs = |tasks: u64, size: u64| match (setup.workload, workload_tasks) {
+        (Some(w), Some(n)) => format!("{} ({n} tasks)", w.name),
+        _ => format!("{tasks} tasks of {}", fmt_ns(size)),
+    };
     let mut points = Vec::new();
     match what {
         Axis::Granularity { sizes, workers } => {
@@ -331,42 +393,48 @@ pub fn run(
                     "{tasks} tasks of {} on 1 worker (baseline)",
                     fmt_ns(size)
                 )));
-                let alone = run_point("fifo", size, tasks, 1, seed, pin)?.makespan_ns;
+                let alone = run_point(setup, "fifo", size, tasks, 1)?.makespan_ns;
                 for policy in policies {
                     progress(Step::Running(&format!(
                         "{tasks} tasks of {} under {policy} on {workers} workers",
                         fmt_ns(size)
                     )));
-                    let report = run_point(policy, size, tasks, *workers, seed, pin)?;
+                    let report = run_point(setup, policy, size, tasks, *workers)?;
                     points.push(point(policy, size, tasks, &report, alone, false));
                     progress(Step::Measured(&points[points.len() - 1]));
                 }
             }
         }
         Axis::Scaling { size_ns, workers } => {
-            let tasks = task_count(total_ns, *size_ns);
+            let tasks = workload_tasks.unwrap_or_else(|| task_count(total_ns, *size_ns));
             let mut alone = std::collections::HashMap::new();
             // A range that starts above one worker still needs the one-worker runs its
             // speedups are measured against; they are not points of the sweep.
             if workers.first() != Some(&1) {
                 for policy in policies {
                     progress(Step::Running(&format!(
-                        "{tasks} tasks of {} under {policy} on 1 worker (baseline)",
-                        fmt_ns(*size_ns)
+                        "{} under {policy} on 1 worker (baseline)",
+                        what_runs(tasks, *size_ns)
                     )));
-                    let report = run_point(policy, *size_ns, tasks, 1, seed, pin)?;
+                    let report = run_point(setup, policy, *size_ns, tasks, 1)?;
                     alone.insert(policy.clone(), report.makespan_ns);
                 }
             }
             for &n in workers {
                 for policy in policies {
                     progress(Step::Running(&format!(
-                        "{tasks} tasks of {} under {policy} on {n} workers",
-                        fmt_ns(*size_ns)
+                        "{} under {policy} on {n} workers",
+                        what_runs(tasks, *size_ns)
                     )));
-                    let report = run_point(policy, *size_ns, tasks, n, seed, pin)?;
+                    let report = run_point(setup, policy, *size_ns, tasks, n)?;
                     let base = *alone.entry(policy.clone()).or_insert(report.makespan_ns);
-                    points.push(point(policy, *size_ns, tasks, &report, base, true));
+                    // A workload's tasks differ: its size is the mean work of a task.
+                    let size = if setup.workload.is_some() {
+                        report.work_ns / tasks.max(1)
+                    } else {
+                        *size_ns
+                    };
+                    points.push(point(policy, size, tasks, &report, base, true));
                     progress(Step::Measured(&points[points.len() - 1]));
                 }
             }
@@ -403,7 +471,7 @@ pub fn table(points: &[Point], scaling: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<8} {:>10} {:>7} {:>9} {:>10} {:>8} {:>11} {:>10} {:>7}",
+        "{:<8} {:>10} {:>7} {:>9} {:>10} {:>8} {:>11} {:>10} {:>7}{}",
         "policy",
         "task size",
         "workers",
@@ -412,7 +480,8 @@ pub fn table(points: &[Point], scaling: bool) -> String {
         "speedup",
         "efficiency",
         "sched/work",
-        "idle"
+        "idle",
+        if scaling { "    bound" } else { "" }
     );
     let best = best(points, scaling);
     for (i, p) in points.iter().enumerate() {
@@ -423,7 +492,7 @@ pub fn table(points: &[Point], scaling: bool) -> String {
         }
         let _ = writeln!(
             out,
-            "{:<8} {:>10} {:>7} {:>9} {:>10} {:>7.2}x {:>10.1}% {:>9.1}% {:>6.1}%{}",
+            "{:<8} {:>10} {:>7} {:>9} {:>10} {:>7.2}x {:>10.1}% {:>9.1}% {:>6.1}%{}{}",
             p.policy,
             fmt_ns(p.size_ns),
             p.workers,
@@ -433,6 +502,11 @@ pub fn table(points: &[Point], scaling: bool) -> String {
             p.efficiency * 100.0,
             p.overhead_share * 100.0,
             p.idle_share * 100.0,
+            if scaling {
+                format!(" {:>7.2}x", p.bound_speedup)
+            } else {
+                String::new()
+            },
             if best == Some(i) { "  <- best" } else { "" }
         );
     }
@@ -451,7 +525,7 @@ pub fn table(points: &[Point], scaling: bool) -> String {
         out,
         "{}",
         if scaling {
-            "speedup: over the same policy on 1 worker; efficiency: speedup per worker"
+            "speedup: over the same policy on 1 worker; efficiency: speedup per worker;\nbound: the most speedup any schedule could reach (work over the workers, or the critical path)"
         } else {
             "speedup: over fifo on 1 worker at that size; efficiency: share of the workers' time \
              inside tasks;\nsched/work: the scheduler's time over the tasks' work; idle: share of the \
@@ -464,12 +538,12 @@ pub fn table(points: &[Point], scaling: bool) -> String {
 /// The points as CSV, with a header line.
 pub fn csv(points: &[Point]) -> String {
     let mut out = String::from(
-        "policy,size_ns,workers,tasks,makespan_ns,speedup,efficiency,overhead_share,idle_share\n",
+        "policy,size_ns,workers,tasks,makespan_ns,speedup,efficiency,overhead_share,idle_share,bound_speedup\n",
     );
     for p in points {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{:.4},{:.4},{:.4},{:.4}",
+            "{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4}",
             p.policy,
             p.size_ns,
             p.workers,
@@ -478,7 +552,8 @@ pub fn csv(points: &[Point]) -> String {
             p.speedup,
             p.efficiency,
             p.overhead_share,
-            p.idle_share
+            p.idle_share,
+            p.bound_speedup
         );
     }
     out
@@ -616,6 +691,7 @@ mod tests {
             efficiency,
             overhead_share: 0.0,
             idle_share: 0.0,
+            bound_speedup: 0.0,
         }
     }
 

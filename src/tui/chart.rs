@@ -416,6 +416,7 @@ mod tests {
             efficiency,
             overhead_share: (1.0 - efficiency) / 2.0,
             idle_share: (1.0 - efficiency) / 2.0,
+            bound_speedup: 0.0,
         }
     }
 
