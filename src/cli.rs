@@ -1096,22 +1096,18 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
             engine: engine.as_ref(),
             workload: workload.as_ref(),
         };
-        let points = sweep::run_with(
-            &axis,
-            &policies,
-            total_ns,
-            &setup,
-            &mut |step| match (step, &bar) {
-                (sweep::Step::Running(line), Some(bar)) => {
-                    // The runs before this one are done.
-                    bar.set_position(started);
-                    bar.set_message(line.to_string());
-                    started += 1;
-                }
-                (sweep::Step::Running(line), None) => eprintln!("schedlab: {line}"),
-                (sweep::Step::Measured(_), _) => {}
-            },
-        );
+        let points = sweep::run_with(&axis, &policies, total_ns, &setup, &mut |step| match (
+            step, &bar,
+        ) {
+            (sweep::Step::Running(line), Some(bar)) => {
+                // The runs before this one are done.
+                bar.set_position(started);
+                bar.set_message(line.to_string());
+                started += 1;
+            }
+            (sweep::Step::Running(line), None) => eprintln!("schedlab: {line}"),
+            (sweep::Step::Measured(_), _) => {}
+        });
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }

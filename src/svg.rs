@@ -232,7 +232,12 @@ pub fn write_timeline(
         root.fill(&WHITE).map_err(drawing("background"))?;
         let (top, legend) = root.split_vertically(height - legend_h);
         let title = format!(
-            "{} under {}: {} workers, makespan {}",
+            "{}{} under {}: {} workers, makespan {}",
+            if report.is_simulated() {
+                "SIMULATED: "
+            } else {
+                ""
+            },
             report.workload,
             report.policy,
             timeline.workers.len(),

@@ -121,8 +121,14 @@ pub fn write(
     let group_names: Vec<String> = plan.groups.iter().map(|g| json_str(&g.name)).collect();
     writeln!(out, "{{\"displayTimeUnit\":\"ns\",\"traceEvents\":[")?;
     let title = json_str(&format!(
-        "schedlab: {} under {}",
-        report.workload, report.policy
+        "{}: {} under {}",
+        if report.is_simulated() {
+            "schedlab SIMULATED (virtual time)"
+        } else {
+            "schedlab"
+        },
+        report.workload,
+        report.policy
     ));
     write!(
         out,
@@ -130,7 +136,7 @@ pub fn write(
     )?;
     for (w, events) in timeline.workers.iter().enumerate() {
         let speed = report.workers.get(w).map_or(1.0, |r| r.speed);
-        let label = if speed < 1.0 {
+        let label = if speed < 1.0 && !report.is_simulated() {
             format!("core {w} (speed {speed}, emulated)")
         } else {
             format!("core {w}")

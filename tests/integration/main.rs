@@ -18,6 +18,7 @@ mod layers;
 mod lessons;
 mod outputs;
 mod recordings;
+mod sim;
 mod soak;
 mod sweep;
 mod trace_client;
@@ -26,7 +27,7 @@ mod tui;
 use schedlab::exec::{RunOptions, RunResult};
 use schedlab::plan::Plan;
 use schedlab::report::Report;
-use schedlab::session::Session;
+use schedlab::session::{Engine, Session, Threads};
 use schedlab::workload::{self, Overrides};
 
 /// A finished run and its report.
@@ -49,6 +50,17 @@ pub fn run_loaded(
     workers: Option<usize>,
     record: bool,
 ) -> Ran {
+    run_loaded_on(&Threads, w, policy, workers, record)
+}
+
+/// Runs a parsed workload on `engine`.
+pub fn run_loaded_on(
+    engine: &dyn Engine,
+    w: &workload::Workload,
+    policy: &str,
+    workers: Option<usize>,
+    record: bool,
+) -> Ran {
     let overrides = Overrides {
         workers,
         speeds: None,
@@ -56,14 +68,14 @@ pub fn run_loaded(
     };
     // The one pipeline every command uses.
     let loaded = workload::Loaded::built(w.clone(), &w.name).unwrap_or_else(|e| panic!("{e}"));
-    let session = Session::of(loaded, &overrides).unwrap_or_else(|e| panic!("{e}"));
+    let session = Session::of_for(loaded, &overrides, engine).unwrap_or_else(|e| panic!("{e}"));
     let options = RunOptions {
         record,
         pin: false,
         ..RunOptions::default()
     };
     let run = session
-        .run(policy, &options, &mut |_| {})
+        .run_on(engine, policy, &options, &mut |_| {})
         .expect("known policy");
     let report = session.report(&run);
     Ran {

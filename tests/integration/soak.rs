@@ -15,7 +15,7 @@ use crate::{assert_report_invariants, run_text};
 
 /// A small random workload: up to four groups of spins, hashes, fork-join trees and sleeps,
 /// some depending on earlier ones, some arriving over time, with faults and retries.
-fn workload(rng: &mut Xoshiro256PlusPlus) -> String {
+pub(crate) fn workload(rng: &mut Xoshiro256PlusPlus) -> String {
     let groups = rng.random_range(1..=4);
     let mut out = format!(
         "(name: \"soak\", seed: {}, faults: (panic_rate: {}, max_retries: {}), groups: [",

@@ -1,0 +1,345 @@
+//! The simulator (`--sim`): the same bytes every time, every attempt once on 1 to 4096
+//! simulated workers, the scheduling theorems it must not break, and what a person sees.
+
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+use schedlab::costs::CostModel;
+use schedlab::sim::Sim;
+use schedlab::workload;
+
+use crate::cli::{TempPath, schedlab, stderr_of};
+use crate::engine::{assert_exactly_once, assert_ready_when_it_could_be};
+use crate::{Ran, assert_report_invariants, run_loaded_on};
+
+fn shipped(name: &str) -> workload::Workload {
+    workload::find(name).expect("a shipped workload").workload
+}
+
+/// Every cost zero: the schedule is the policy's decisions alone, as in the theorems.
+fn free() -> Sim {
+    Sim::new(CostModel {
+        push_ns: 0.0,
+        take_ns: 0.0,
+        steal_ns: 0.0,
+        failed_steal_ns: 0.0,
+        wake_ns: 0.0,
+        spin_ns: 0.0,
+        shared_ns: 0.0,
+        ..CostModel::default()
+    })
+}
+
+#[test]
+fn a_simulated_run_writes_the_same_bytes_every_time_and_says_it_is_simulated() {
+    let run = |n: usize| {
+        let files: Vec<TempPath> = ["json", "trace", "csv", "svg"]
+            .iter()
+            .map(|ext| TempPath::new(&format!("sim-{n}.{ext}")))
+            .collect();
+        let out = schedlab()
+            .args([
+                "--sim",
+                "--headless",
+                "--workload",
+                "dependencies",
+                "--workers",
+                "64",
+            ])
+            .args(["--json", files[0].0.to_str().unwrap()])
+            .args(["--trace", files[1].0.to_str().unwrap()])
+            .args(["--csv", files[2].0.to_str().unwrap()])
+            .args(["--svg", files[3].0.to_str().unwrap()])
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let summary = String::from_utf8_lossy(&out.stdout).into_owned();
+        let bytes: Vec<Vec<u8>> = files
+            .iter()
+            .map(|f| std::fs::read(&f.0).expect("written"))
+            .collect();
+        (summary, bytes)
+    };
+    let (summary, first) = run(1);
+    let (_, second) = run(2);
+    for (i, name) in ["report", "trace", "CSV", "SVG"].iter().enumerate() {
+        assert!(first[i] == second[i], "the {name} differs between two runs");
+    }
+    assert!(summary.starts_with("SIMULATED: dependencies"), "{summary}");
+    let report: serde_json::Value = serde_json::from_slice(&first[0]).expect("json");
+    assert_eq!(report["mode"], "sim");
+    assert!(report["cost_model"]["take_ns"].is_number(), "{report}");
+    assert_eq!(report["machine"]["workers"], 64);
+    assert_eq!(report["machine"]["oversubscribed"], false);
+    let trace = String::from_utf8_lossy(&first[1]);
+    assert!(trace.contains("SIMULATED"), "the trace's metadata says so");
+    assert!(
+        String::from_utf8_lossy(&first[3]).contains("SIMULATED"),
+        "the SVG's title says so"
+    );
+}
+
+#[test]
+fn every_attempt_runs_once_on_1_to_4096_simulated_workers() {
+    let policies: Vec<&str> = schedlab_policies::ALL.iter().map(|p| p.name).collect();
+    let sim = Sim::default();
+    let mut runs = 0;
+    for seed in 0..40u64 {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let text = crate::soak::workload(&mut rng);
+        let w = workload::parse(&text, "soak.ron").expect("valid").workload;
+        let workers = [1, 2, 3, 17, 64, 256, 1024, 4096][seed as usize % 8];
+        let policy = policies[seed as usize % policies.len()];
+        let ran = run_loaded_on(&sim, &w, policy, Some(workers), true);
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            assert!(!ran.report.interrupted);
+            assert_report_invariants(&ran.report);
+            assert_exactly_once(&ran);
+            assert_ready_when_it_could_be(&ran);
+            for w in &ran.report.workers {
+                assert_eq!(
+                    w.busy_ns + w.idle_ns + w.overhead_ns,
+                    ran.report.makespan_ns,
+                    "a simulated worker's time adds up exactly"
+                );
+            }
+        }));
+        if checked.is_err() {
+            panic!("failed a check above: seed {seed}, {policy} on {workers} workers:\n{text}");
+        }
+        runs += 1;
+    }
+    assert_eq!(runs, 40);
+}
+
+/// The workloads without arrivals or slower cores, whose lower bound is work over P or the
+/// critical path.
+const FLAT: &[&str] = &[
+    "fork-join",
+    "imbalance",
+    "dependencies",
+    "simulation",
+    "task-vs-data",
+    "image-filters",
+    "ml-pipeline",
+    "granularity",
+];
+
+fn at_full_speed(w: &workload::Workload) -> workload::Workload {
+    let mut w = w.clone();
+    w.machine = workload::Machine::default();
+    w
+}
+
+#[test]
+fn greedy_policies_stay_within_two_minus_one_over_p_of_the_lower_bound() {
+    // Graham: a greedy schedule never leaves a core idle while a task is ready, so its
+    // makespan is at most W/P + (1 - 1/P)·T∞ <= (2 - 1/P)·max(W/P, T∞). With every cost zero
+    // the simulated schedule is the policy's alone; fifo is greedy by construction.
+    let sim = free();
+    for name in FLAT {
+        let w = at_full_speed(&shipped(name));
+        for p in [2usize, 3, 8, 64, 512] {
+            let ran: Ran = run_loaded_on(&sim, &w, "fifo", Some(p), false);
+            let r = &ran.report;
+            let bound = (2.0 - 1.0 / p as f64) * r.lower_bound_ns as f64;
+            assert!(
+                r.makespan_ns as f64 <= bound * 1.000_001 + 1.0,
+                "{name} on {p}: makespan {} above (2 - 1/P) x {} = {bound}",
+                r.makespan_ns,
+                r.lower_bound_ns
+            );
+            assert!(
+                r.makespan_ns >= r.lower_bound_ns,
+                "{name} on {p}: below the bound"
+            );
+        }
+    }
+}
+
+/// The constant of the work-stealing bound the simulated `steal` is held to (see below).
+const STEAL_C: f64 = 2.0;
+
+#[test]
+fn steal_on_fork_join_stays_within_work_over_p_plus_c_times_the_span() {
+    // Blumofe and Leiserson: randomized work stealing runs a fork-join computation in
+    // T1/P + O(T∞). Here T1 is the one-worker makespan (every task and every scheduler call
+    // on one core), and T∞ the span with its scheduler costs: the critical path of bodies,
+    // plus, per level of the tree, a push, a steal sweep over the other workers and a wake-up,
+    // which is what a thief pays to take the next level. c = 2 holds from 2 to 1024 workers.
+    let model = CostModel::default();
+    let sim = Sim::new(model.clone());
+    let w = at_full_speed(&shipped("fork-join"));
+    let one = run_loaded_on(&sim, &w, "steal", Some(1), false).report;
+    let depth = 32.0; // deeper than the shipped tree (fib(22): 21 levels)
+    for p in [2usize, 4, 16, 64, 256, 1024] {
+        let r = run_loaded_on(&sim, &w, "steal", Some(p), false).report;
+        let per_level = model.push_ns
+            + model.take_ns
+            + model.steal_ns
+            + model.failed_steal_ns * (p - 1) as f64
+            + model.wake_ns;
+        let span = r.critical_path_ns as f64 + depth * per_level;
+        let bound = one.makespan_ns as f64 / p as f64 + STEAL_C * span;
+        assert!(
+            (r.makespan_ns as f64) <= bound,
+            "steal on {p}: makespan {} above T1/P {} + {STEAL_C} x span {span}",
+            r.makespan_ns,
+            one.makespan_ns / p as u64
+        );
+    }
+}
+
+#[test]
+fn replaying_a_recorded_run_in_simulation_comes_close_to_it() {
+    // --costs-from: each task costs what the real run measured, so on as many workers as it
+    // had, the simulated makespan is near the real one (the scheduler and the machine's noise
+    // make the difference; 25 % is what a shared CI machine allows).
+    let _timing = crate::engine::heavy();
+    let rec = TempPath::new("sim-replay.rec");
+    let real = TempPath::new("sim-real.json");
+    let out = schedlab()
+        .args([
+            "--headless",
+            "--workload",
+            "image-filters",
+            "--workers",
+            "2",
+        ])
+        .args(["--policy", "fifo", "--no-pin"])
+        .args(["--record", rec.0.to_str().unwrap()])
+        .args(["--json", real.0.to_str().unwrap()])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let sim = schedlab()
+        .args([
+            "--sim",
+            "--headless",
+            "--workload",
+            "image-filters",
+            "--workers",
+            "2",
+        ])
+        .args(["--policy", "fifo", "--json", "-"])
+        .args(["--costs-from", rec.0.to_str().unwrap()])
+        .output()
+        .expect("runs");
+    assert!(sim.status.success(), "{}", stderr_of(&sim));
+    let sim: serde_json::Value = serde_json::from_slice(&sim.stdout).expect("json");
+    let real: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&real.0).expect("written")).expect("json");
+    assert!(
+        sim["task_costs"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("measured in")),
+        "{sim}"
+    );
+    let (s, r) = (
+        sim["makespan_ns"].as_f64().unwrap(),
+        real["makespan_ns"].as_f64().unwrap(),
+    );
+    let preempted = real["machine"]["oversubscribed"].as_bool() == Some(true);
+    assert!(
+        preempted || (s / r - 1.0).abs() <= 0.25,
+        "simulated {s} against real {r}"
+    );
+    // On 8 times the cores, the same tasks finish sooner.
+    let wide = schedlab()
+        .args([
+            "--sim",
+            "--headless",
+            "--workload",
+            "image-filters",
+            "--workers",
+            "16",
+        ])
+        .args(["--policy", "fifo", "--json", "-"])
+        .args(["--costs-from", rec.0.to_str().unwrap()])
+        .output()
+        .expect("runs");
+    let wide: serde_json::Value = serde_json::from_slice(&wide.stdout).expect("json");
+    assert!(wide["makespan_ns"].as_f64().unwrap() < s / 3.0, "{wide}");
+    // Another workload's recording is refused, with both named.
+    let other = schedlab()
+        .args(["--sim", "--headless", "--workload", "fork-join"])
+        .args(["--costs-from", rec.0.to_str().unwrap()])
+        .output()
+        .expect("runs");
+    assert!(!other.status.success());
+    assert!(
+        stderr_of(&other).contains("image-filters"),
+        "{}",
+        stderr_of(&other)
+    );
+}
+
+#[test]
+fn a_simulated_sweep_of_a_shipped_workload_is_fast_and_the_same_every_time() {
+    let sweep = || {
+        let out = schedlab()
+            .args(["sweep", "--sim", "--headless", "--workers", "1..1024"])
+            .args(["--workload", "fork-join", "--csv", "-"])
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        out.stdout
+    };
+    let first = sweep();
+    assert_eq!(first, sweep(), "the same bytes every time");
+    let csv = String::from_utf8_lossy(&first);
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(
+        rows.len(),
+        11 * 4,
+        "1, 2, 4 … 1024 workers under 4 policies:\n{csv}"
+    );
+    for row in &rows {
+        let (speedup, bound): (f64, f64) = (row[5].parse().unwrap(), row[9].parse().unwrap());
+        assert!(
+            speedup <= bound * 1.0001,
+            "no policy beats the bound: {row:?}"
+        );
+    }
+}
+
+#[test]
+fn compare_under_sim_runs_each_policy_once_and_says_why() {
+    let out = schedlab()
+        .args([
+            "compare",
+            "--sim",
+            "--workload",
+            "imbalance",
+            "--repeat",
+            "5",
+        ])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("deterministic"), "{err}");
+    assert_eq!(err.matches("imbalance under").count(), 4, "{err}");
+}
+
+#[test]
+fn bad_cost_models_are_refused_with_the_reason() {
+    let model = TempPath::new("bad-model.ron");
+    std::fs::write(&model.0, "CostModel(push_ns: -3.0)").expect("written");
+    let out = schedlab()
+        .args(["--sim", "--headless", "--workload", "fork-join"])
+        .args(["--cost-model", model.0.to_str().unwrap()])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains("push_ns"), "{}", stderr_of(&out));
+    let out = schedlab()
+        .args(["--headless", "--workload", "fork-join"])
+        .args(["--cost-model", model.0.to_str().unwrap()])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success(), "--cost-model needs --sim");
+}
