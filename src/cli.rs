@@ -214,6 +214,20 @@ struct ReplayArgs {
     /// No TUI: print the recorded run's summary (and write the outputs asked for).
     #[arg(long)]
     headless: bool,
+    /// Simulate what the recorded run would have done, each task costing what it measured:
+    /// under another policy (--policy) or on another number of cores (--workers).
+    #[arg(long)]
+    sim: bool,
+    /// With --sim: the policy (default: the recorded run's).
+    #[arg(long, requires = "sim", value_parser = parse_policy)]
+    policy: Option<String>,
+    /// With --sim: the simulated machine's cores (default: the recorded run's), all at speed 1
+    /// when they differ from the recorded count.
+    #[arg(long, requires = "sim", value_name = "N")]
+    workers: Option<usize>,
+    /// With --sim: scheduler costs from this RON file (see `schedlab calibrate`).
+    #[arg(long, requires = "sim", value_name = "PATH")]
+    cost_model: Option<PathBuf>,
     #[command(flatten)]
     outputs: Outputs,
 }
@@ -353,6 +367,7 @@ impl ExecArgs {
         let mut sim = Sim::new(model);
         if let Some(path) = &self.costs_from {
             let recording = crate::recording::Recording::load(path)?;
+            warn_if_preempted(&recording, path);
             sim.measured = Some(Arc::new(recording.task_times()));
             sim.measured_from = Some(path.display().to_string());
         }
@@ -840,6 +855,9 @@ fn write_outputs(
 }
 
 fn replay(args: &ReplayArgs) -> Result<ExitCode> {
+    if args.sim {
+        return replay_simulated(args);
+    }
     let recording = crate::recording::Recording::load(&args.recording)?;
     output::check(
         &[Named::new("the recording", &args.recording)],
@@ -886,6 +904,94 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
             report.seed
         );
         print_summary(report, &args.outputs);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Says so when the OS kept a recorded run's workers off their CPUs: the task times a
+/// simulation takes from it then include the machine's doing.
+fn warn_if_preempted(recording: &crate::recording::Recording, path: &Path) {
+    if let Some(share) = recording
+        .report()
+        .preempted_share()
+        .filter(|s| *s > crate::report::PREEMPTED_WARNING)
+    {
+        eprintln!(
+            "schedlab: warning: in {}, the OS kept the workers waiting for a CPU {:.0} % of their time, and the task times taken from it include those waits: record on a quieter machine for times that are the tasks' own",
+            path.display(),
+            share * 100.0
+        );
+    }
+}
+
+/// `replay --sim`: the recorded workload simulated with the recorded task times.
+fn replay_simulated(args: &ReplayArgs) -> Result<ExitCode> {
+    let recording = crate::recording::Recording::load(&args.recording)?;
+    output::check(
+        &[Named::new("the recording", &args.recording)],
+        &args.outputs.named(),
+    )?;
+    let model = match &args.cost_model {
+        Some(path) => CostModel::load(path)?,
+        None => CostModel::default(),
+    };
+    let mut sim = Sim::new(model);
+    warn_if_preempted(&recording, &args.recording);
+    sim.measured = Some(Arc::new(recording.task_times()));
+    sim.measured_from = Some(args.recording.display().to_string());
+    let recorded = recording.report();
+    let overrides = Overrides {
+        workers: args.workers,
+        speeds: match args.workers {
+            Some(n) if n != recording.machine.workers() => Some(vec![1.0; n]),
+            _ => Some(recording.machine.speeds.clone()),
+        },
+        seed: Some(recorded.seed),
+    };
+    let p = Session::of_for(recording.loaded.clone(), &overrides, &sim)?;
+    let policy = args
+        .policy
+        .clone()
+        .unwrap_or_else(|| recorded.policy.clone());
+    let policy = schedlab_policies::find(&policy).map_or("steal", |info| info.name);
+    let tui = !args.headless && std::io::stdout().is_terminal();
+    let (report, timeline, samples) = if tui {
+        let w = &p.loaded.workload;
+        let app = crate::tui::run_with_tour(crate::tui::Session {
+            workload: &w.name,
+            description: &w.description,
+            plan: p.plan.clone(),
+            machine: p.machine.clone(),
+            policy,
+            pin: false,
+            keep_events: args.outputs.any(),
+            recorded: None,
+            lesson: None,
+            engine: Arc::new(sim),
+        })?;
+        let report = app
+            .runs
+            .first()
+            .and_then(|r| r.finished.as_ref())
+            .map(|f| f.report.clone());
+        (report, app.kept.unwrap_or_default(), app.kept_samples)
+    } else {
+        eprintln!(
+            "schedlab: simulating {} as recorded in {} ({} under {} on {} workers), under {policy} on {} workers...",
+            crate::escape::printable(&recorded.workload),
+            args.recording.display(),
+            p.plan.total,
+            crate::escape::printable(&recorded.policy),
+            recorded.workers.len(),
+            p.machine.workers()
+        );
+        let run = execute(&p, &sim, policy, args.outputs.need_events(), false, false)?;
+        let report = p.report(&run);
+        print_summary(&report, &args.outputs);
+        (Some(report), run.timeline, run.samples)
+    };
+    if let Some(report) = &report {
+        write_outputs(&args.outputs, &p.plan, report, &timeline, &samples)?;
     }
     Ok(ExitCode::SUCCESS)
 }
