@@ -375,10 +375,9 @@ pub fn run_with(
         check(what, policies, total_ns)?;
     }
     // The tasks of the setup's workload, if any, are what each point runs.
-    let workload_tasks = match setup.workload {
-        Some(w) => Some(crate::plan::Plan::new(w, setup.seed).total as u64),
-        None => None,
-    };
+    let workload_tasks = setup
+        .workload
+        .map(|w| crate::plan::Plan::new(w, setup.seed).total as u64);
     let what_runs = |tasks: u64, size: u64| match (setup.workload, workload_tasks) {
         (Some(w), Some(n)) => format!("{} ({n} tasks)", w.name),
         _ => format!("{tasks} tasks of {}", fmt_ns(size)),

@@ -340,6 +340,7 @@ fn handle(app: &mut App, msg: Msg, chunks: &Receiver<Chunk>) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn start_run(
     engine: Arc<dyn crate::session::Engine + Send + Sync>,
     plan: Arc<Plan>,

@@ -136,6 +136,7 @@ fn point(policy: &str, size_ns: u64, workers: usize, efficiency: f64) -> Point {
         efficiency,
         overhead_share: 1.0 - efficiency,
         idle_share: 0.0,
+        bound_speedup: 0.0,
     }
 }
 

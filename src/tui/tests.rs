@@ -203,9 +203,11 @@ fn result(app: &App, scale: u64) -> RunResult {
                     );
                 }
             }
-            let mut tally = Tally::default();
-            tally.completed = if w.is_multiple_of(2) { 4 } else { 5 };
-            tally.retried = if w.is_multiple_of(2) { 1 } else { 0 };
+            let tally = Tally {
+                completed: if w.is_multiple_of(2) { 4 } else { 5 },
+                retried: if w.is_multiple_of(2) { 1 } else { 0 },
+                ..Tally::default()
+            };
             WorkerStats {
                 busy_ns: lane.busy_ns,
                 blocked_ns: lane.blocked_ns,
