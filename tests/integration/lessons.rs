@@ -8,8 +8,11 @@
 use schedlab::plan::Plan;
 use schedlab::record::Kind;
 use schedlab::report::Report;
+use schedlab::session::{Engine, Threads};
+use schedlab::sim::Sim;
 use schedlab::tour::{self, LESSONS, Measured};
 use schedlab::workload;
+use std::sync::Arc;
 
 use crate::engine::{heavy, timing};
 use crate::{Ran, assert_report_invariants, run_loaded};
@@ -47,8 +50,15 @@ fn judged(measured: &[Measured], conclusion: &str) -> bool {
     all_quiet
 }
 
-/// Lesson `index`'s runs, each policy's the best of `runs`.
+/// Lesson `index`'s runs, each policy's the best of `runs`, on the engine the tour runs it
+/// on here: simulated when this machine has fewer cores than the lesson's point needs (then
+/// once: a simulated run is the same every time).
 fn lesson(index: usize, runs: usize) -> Vec<Measured> {
+    let threads: Arc<dyn Engine + Send + Sync> = Arc::new(Threads);
+    let engine = tour::engine_for(index, &threads);
+    if engine.simulated() {
+        return simulated_lesson(index, engine.as_ref());
+    }
     LESSONS[index]
         .policies
         .iter()
@@ -58,6 +68,45 @@ fn lesson(index: usize, runs: usize) -> Vec<Measured> {
             Measured::new(&ran.plan, ran.report, &ran.run.timeline)
         })
         .collect()
+}
+
+/// Lesson `index`'s runs on the simulator, as `tour --sim` makes them.
+fn simulated_lesson(index: usize, engine: &dyn Engine) -> Vec<Measured> {
+    let overrides = tour::lesson_overrides(index, engine);
+    LESSONS[index]
+        .policies
+        .iter()
+        .map(|policy| {
+            let m = tour::measure_on(LESSONS[index].workload, policy, false, &overrides, engine)
+                .expect("a lesson runs");
+            assert_report_invariants(&m.report);
+            assert!(m.report.is_simulated());
+            m
+        })
+        .collect()
+}
+
+#[test]
+fn every_lesson_holds_in_simulation_the_same_on_every_machine() {
+    // `tour --sim`: each lesson's point shows in virtual time, on the lesson's own machine.
+    let sim = Sim::default();
+    for (i, lesson) in LESSONS.iter().enumerate() {
+        let measured = simulated_lesson(i, &sim);
+        let text = tour::conclude(i, &measured);
+        assert!(text.starts_with("Simulated: "), "{text}");
+        assert!(!text.contains("machine was busy"), "{text}");
+        let expect = match lesson.workload {
+            "task-vs-data" => "the chunks could",
+            "granularity" => "ate the gain",
+            "imbalance" => "steal finished",
+            "simulation" => "At the 4 barriers",
+            "big-little" => "hetero finished",
+            _ => "accounted for",
+        };
+        assert!(text.contains(expect), "lesson {}: {text}", i + 1);
+        let again = tour::conclude(i, &simulated_lesson(i, &sim));
+        assert_eq!(text, again, "lesson {}: the same every time", i + 1);
+    }
 }
 
 fn index_of(workload: &str) -> usize {
