@@ -58,6 +58,12 @@ pub struct CostModel {
     /// µs per model unit of each calibrated kernel variant (by its RON name, e.g. `Sort`);
     /// a variant left out takes the built-in value.
     pub kernel_us_per_unit: BTreeMap<String, f64>,
+    /// Measured µs of particular kernels, by their RON text (e.g. `Blur(width: 512,
+    /// height: 512, radius: 4)`): a task of exactly that kernel costs this at speed 1.0, in
+    /// place of the model's estimate (a task of a jittered group scales it as its estimate
+    /// scales). `schedlab calibrate` measures the kernels of the shipped workloads, or of the
+    /// workload it is given.
+    pub kernel_us: BTreeMap<String, f64>,
     /// Where these were measured, in words.
     pub measured_on: String,
 }
@@ -137,6 +143,7 @@ impl Default for CostModel {
             shared_ns: 40.0,
             per_policy: BTreeMap::new(),
             kernel_us_per_unit: BTreeMap::new(),
+            kernel_us: BTreeMap::new(),
             measured_on: DEFAULTS_MEASURED_ON.to_string(),
         }
     }
@@ -232,6 +239,11 @@ impl CostModel {
                 );
             }
         }
+        for (kernel, &value) in &self.kernel_us {
+            if !value.is_finite() || value < 0.0 || value > 3.6e9 {
+                bail!("kernel_us: `{kernel}` must be from 0 to 3.6e9 µs, got {value}");
+            }
+        }
         Ok(())
     }
 
@@ -264,10 +276,57 @@ impl CostModel {
             })
     }
 
-    /// `kernel`'s cost in µs at speed 1.0 under this model.
+    /// `kernel`'s cost in µs at speed 1.0 under this model: as measured, if this very kernel
+    /// was, else its estimate.
     pub fn kernel_us(&self, kernel: &Kernel) -> f64 {
+        if !self.kernel_us.is_empty()
+            && let Some(&us) = self.kernel_us.get(&instance_key(kernel))
+        {
+            return us;
+        }
+        self.estimate_us(kernel)
+    }
+
+    /// `kernel`'s estimate in µs at speed 1.0 under this model's coefficients.
+    pub fn estimate_us(&self, kernel: &Kernel) -> f64 {
         kernel.estimate_at(self.us_per_unit(kernel))
     }
+
+    /// Measures on this machine the time of each kernel of `kernels` whose cost is estimated
+    /// from a model (not `Spin`, `Sleep`, `Request`, whose µs are their parameters, nor
+    /// `Fib`, whose tasks differ in `n`), and keeps it in `kernel_us`: the median of five
+    /// runs, each of another task index (`Mandelbrot` frames differ in cost, so theirs is
+    /// the mean). One run of the kernel takes what a task of it takes.
+    pub fn measure_kernels<'k>(&mut self, kernels: impl IntoIterator<Item = &'k Kernel>) {
+        for kernel in kernels {
+            if !kernel.is_calibrated() || matches!(kernel, Kernel::Fib { .. }) {
+                continue;
+            }
+            let key = instance_key(kernel);
+            if self.kernel_us.contains_key(&key) {
+                continue;
+            }
+            let mut runs: Vec<f64> = (0..5u64)
+                .map(|index| {
+                    let started = std::time::Instant::now();
+                    std::hint::black_box(kernel.run(0, index));
+                    started.elapsed().as_secs_f64() * 1e6
+                })
+                .collect();
+            runs.sort_by(f64::total_cmp);
+            let us = if matches!(kernel, Kernel::Mandelbrot { .. }) {
+                runs.iter().sum::<f64>() / runs.len() as f64
+            } else {
+                runs[runs.len() / 2]
+            };
+            self.kernel_us.insert(key, us);
+        }
+    }
+}
+
+/// The key of a kernel in [`CostModel::kernel_us`]: its RON text.
+pub fn instance_key(kernel: &Kernel) -> String {
+    ron::to_string(kernel).unwrap_or_default()
 }
 
 #[cfg(test)]

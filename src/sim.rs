@@ -170,7 +170,14 @@ impl<'a> TaskCosts<'a> {
         if group.fib.is_some() {
             self.fib_us[g][arg as usize]
         } else if group.jitter > 0.0 {
-            self.model.kernel_us(&self.plan.kernel(g, index))
+            // The group's kernel as measured (or estimated), scaled as the estimate scales.
+            let base = self.model.estimate_us(&group.kernel);
+            let scaled = self.model.estimate_us(&self.plan.kernel(g, index));
+            if base > 0.0 {
+                self.group_us[g] * scaled / base
+            } else {
+                scaled
+            }
         } else {
             self.group_us[g]
         }

@@ -343,3 +343,70 @@ fn bad_cost_models_are_refused_with_the_reason() {
         .expect("runs");
     assert!(!out.status.success(), "--cost-model needs --sim");
 }
+
+/// Every shipped workload on `workers` cores at full speed.
+fn on_cores(name: &str, workers: usize) -> workload::Workload {
+    let mut w = shipped(name);
+    w.machine = workload::Machine {
+        workers: Some(workers),
+        ..workload::Machine::default()
+    };
+    w
+}
+
+#[test]
+fn on_as_many_workers_as_cores_a_simulation_comes_within_a_quarter_of_the_real_runs() {
+    // The contract: with the calibrated cost model (the kernels of the workloads measured
+    // here, as `schedlab calibrate` does), every shipped workload under every policy has a
+    // simulated makespan near the real runs' median. A shared test machine is noisy, so the
+    // bound here is 25 %, and runs the OS held off their cores are not judged.
+    let _timing = crate::engine::timing();
+    let cores = schedlab::exec::machine::cores().clamp(1, 8);
+    let mut model = CostModel::default();
+    for (name, _) in workload::BUILTIN {
+        let w = shipped(name);
+        model.measure_kernels(w.groups.iter().map(|g| &g.kernel));
+    }
+    let sim = Sim::new(model);
+    let mut judged = 0;
+    let mut worst = (0.0f64, String::new());
+    for (name, _) in workload::BUILTIN {
+        let w = on_cores(name, cores);
+        for policy in schedlab_policies::ALL.iter().map(|p| p.name) {
+            let mut real: Vec<u64> = (0..3)
+                .map(|_| run_loaded_on(&schedlab::session::Threads, &w, policy, None, false))
+                .filter(|r| {
+                    r.report
+                        .preempted_share()
+                        .is_none_or(|s| s <= schedlab::report::PREEMPTED_WARNING)
+                })
+                .map(|r| r.report.makespan_ns)
+                .collect();
+            if real.len() < 2 {
+                eprintln!("{name} under {policy}: the machine was busy, not judged");
+                continue;
+            }
+            real.sort_unstable();
+            let median = real[real.len() / 2] as f64;
+            let simulated = run_loaded_on(&sim, &w, policy, None, false).report.makespan_ns as f64;
+            let error = simulated / median - 1.0;
+            eprintln!(
+                "fidelity {name:>14} {policy:>6} on {cores}: real {:>9.2} ms, simulated {:>9.2} ms, {:+5.1} %",
+                median / 1e6,
+                simulated / 1e6,
+                error * 100.0
+            );
+            if error.abs() > worst.0 {
+                worst = (error.abs(), format!("{name} under {policy}"));
+            }
+            judged += 1;
+        }
+    }
+    assert!(
+        worst.0 <= 0.25,
+        "{} is {:.0} % off (every line above)",
+        worst.1,
+        worst.0 * 100.0
+    );
+    eprintln!("fidelity: {judged} judged, worst {:.1} % ({})", worst.0 * 100.0, worst.1);
+}
