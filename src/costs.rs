@@ -295,8 +295,9 @@ impl CostModel {
     /// Measures on this machine the time of each kernel of `kernels` whose cost is estimated
     /// from a model (not `Spin`, `Sleep`, `Request`, whose µs are their parameters, nor
     /// `Fib`, whose tasks differ in `n`), and keeps it in `kernel_us`: the median of five
-    /// runs, each of another task index (`Mandelbrot` frames differ in cost, so theirs is
-    /// the mean). One run of the kernel takes what a task of it takes.
+    /// runs, each of another task index; `Mandelbrot` frames differ in cost along the zoom,
+    /// so theirs is the mean of twelve frames spread over its cycle of 48. One run of the
+    /// kernel takes what a task of it takes.
     pub fn measure_kernels<'k>(&mut self, kernels: impl IntoIterator<Item = &'k Kernel>) {
         for kernel in kernels {
             if !kernel.is_calibrated() || matches!(kernel, Kernel::Fib { .. }) {
@@ -306,7 +307,14 @@ impl CostModel {
             if self.kernel_us.contains_key(&key) {
                 continue;
             }
-            let mut runs: Vec<f64> = (0..5u64)
+            let mandelbrot = matches!(kernel, Kernel::Mandelbrot { .. });
+            let indices: Vec<u64> = if mandelbrot {
+                (0..12).map(|i| i * 4).collect()
+            } else {
+                (0..5).collect()
+            };
+            let mut runs: Vec<f64> = indices
+                .into_iter()
                 .map(|index| {
                     let started = std::time::Instant::now();
                     std::hint::black_box(kernel.run(0, index));
@@ -314,7 +322,7 @@ impl CostModel {
                 })
                 .collect();
             runs.sort_by(f64::total_cmp);
-            let us = if matches!(kernel, Kernel::Mandelbrot { .. }) {
+            let us = if mandelbrot {
                 runs.iter().sum::<f64>() / runs.len() as f64
             } else {
                 runs[runs.len() / 2]

@@ -394,3 +394,34 @@ fn ctrl_c_in_the_tui_restores_the_terminal_and_exits_130() {
         "the terminal is restored:\n{screen}"
     );
 }
+
+#[test]
+fn a_simulated_run_says_so_and_plays_back_at_a_watchable_pace() {
+    let Some(session) = Session::start(&command_with(
+        "--sim --workers 64 --policy steal --workload fork-join",
+    )) else {
+        return;
+    };
+    let screen = session.wait_for("the simulated run playing back", |s| {
+        s.lines().next().is_some_and(|h| {
+            h.contains("SIMULATED") && h.contains("64 simulated cores") && h.contains("replaying")
+        })
+    });
+    assert!(!screen.contains("oversubscribed"), "{screen}");
+    session.send("Space");
+    session.wait_for("the playback to pause", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|h| h.contains("replay paused"))
+    });
+    // Another policy's run is simulated too.
+    session.send("p");
+    session.wait_for("a rerun under the next policy, simulated", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|h| h.contains("SIMULATED") && h.contains("hetero"))
+    });
+    session.send("q");
+    let screen = session.wait_for("the binary to exit", |s| s.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+}
