@@ -113,6 +113,20 @@ enum Command {
     /// Open a recording (made with `--record PATH`) in the TUI: play, pause, rewind and scrub
     /// through the run; `--json`, `--trace`, `--csv` write it out as from a live run.
     Replay(ReplayArgs),
+    /// Measure this machine's scheduling costs (per policy: a take, a push, a steal, a victim
+    /// found empty, the spin before parking; a wake-up; each kernel's µs per unit) and write
+    /// them as a cost model for `--sim --cost-model PATH`.
+    ///
+    /// Takes a few seconds; each figure is a median of several repetitions, but a busy machine
+    /// still shows in them, so run it on a quiet one. A policy gets its own value only where
+    /// it differs from the median over the policies by more than 20 %. The built-in defaults
+    /// came from this command on the machine they name.
+    Calibrate {
+        /// Write the cost model (RON) to PATH instead of stdout. What was measured goes to
+        /// stderr either way.
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
     /// A guided tour: one lesson per idea of task parallelism, each run for real, each ending
     /// with conclusions computed from the measured runs. In a terminal it runs in the TUI
     /// (`t` for the next lesson); with --headless (or piped) it prints text.
@@ -539,6 +553,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             exec,
         }) => tour(lesson, headless, &exec),
         Some(Command::Sweep(args)) => sweep(&args),
+        Some(Command::Calibrate { out }) => calibrate(out.as_deref()),
         Some(Command::Replay(args)) => replay(&args),
         Some(Command::List) => {
             print!("{}", list());
@@ -1090,6 +1105,34 @@ fn tour(lesson: Option<usize>, headless: bool, exec: &ExecArgs) -> Result<ExitCo
         print!("{text}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn calibrate(out: Option<&Path>) -> Result<ExitCode> {
+    let out = out.filter(|path| !output::is_stdout(path));
+    if let Some(path) = out {
+        output::check(&[], &[Named::new("--out", path)])?;
+    }
+    let measured = crate::calibrate::calibrate(&interrupt_flag(), &mut |step| {
+        eprintln!("schedlab: measuring {step}...");
+    })?;
+    let Some(c) = measured else {
+        eprintln!("schedlab: calibration interrupted; nothing was written");
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    };
+    eprint!("{}", crate::calibrate::table(&c));
+    let ron = format!("{}\n", c.model.to_ron());
+    match out {
+        Some(path) => {
+            write_to(path, "cost model", |o| o.write_all(ron.as_bytes()))?;
+            eprintln!(
+                "schedlab: cost model written to {} (use it with `--sim --cost-model {}`)",
+                path.display(),
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        None => print_bytes(ron.as_bytes()),
+    }
 }
 
 fn sweep(args: &SweepArgs) -> Result<ExitCode> {

@@ -4,11 +4,14 @@
 //! is compiled into a task table ([`plan`]) and run on real OS threads by the executor
 //! ([`exec`]) under one of the pluggable policies of the `schedlab-policies` crate. Workers
 //! record what they did ([`record`]); the run report ([`report`]), Chrome traces ([`trace`]) and
-//! the live view are computed from that; [`output`] checks and writes the files. [`cli`] is the
-//! command line; `manual` holds the reference pages it prints.
+//! the live view are computed from that; [`output`] checks and writes the files. The simulator
+//! ([`sim`]) runs the same plans in virtual time at the costs of a [`costs`] model, which
+//! [`calibrate`] measures on the machine at hand. [`cli`] is the command line; `manual` holds
+//! the reference pages it prints.
 // One audited exception, `record::advise_huge_pages`: a madvise call, which no safe API offers.
 #![deny(unsafe_code)]
 
+pub mod calibrate;
 pub mod cli;
 pub mod clock;
 pub mod compare;

@@ -946,3 +946,43 @@ fn the_report_says_which_bound_binds_and_how_busy_the_cores_were() {
     let utilisation = sleepy["utilisation"].as_f64().expect("a number");
     assert!(utilisation < 0.1, "{utilisation}");
 }
+
+#[test]
+fn calibrate_writes_a_cost_model_that_a_simulated_run_reports() {
+    let file = TempPath::new("calibrated.ron");
+    let (stdout, stderr) = run_ok(schedlab().args(["calibrate", "--out"]).arg(&file.0));
+    assert!(stdout.is_empty(), "the model goes to --out: {stdout}");
+    for column in [
+        "take ns",
+        "push ns",
+        "steal ns",
+        "wake-up",
+        "µs per model unit",
+    ] {
+        assert!(stderr.contains(column), "the table has {column}: {stderr}");
+    }
+    let text = std::fs::read_to_string(&file.0).expect("calibrate writes --out");
+    let model = schedlab::costs::CostModel::parse(&text)
+        .unwrap_or_else(|e| panic!("calibrate writes what --cost-model reads: {e:#}\n{text}"));
+    assert!(model.take_ns > 0.0 && model.wake_ns > 0.0, "{text}");
+    for variant in schedlab::kernels::Kernel::calibrated_variants() {
+        assert!(
+            model.kernel_us_per_unit.contains_key(variant.name()),
+            "every calibrated kernel is measured, {} too: {text}",
+            variant.name()
+        );
+    }
+    let (json, _) = run_ok(
+        schedlab()
+            .args(["--sim", "--cost-model"])
+            .arg(&file.0)
+            .args(["--headless", "--workload", "fork-join", "--json", "-"]),
+    );
+    let report = parse_json(&json, "the simulated run's report");
+    assert_eq!(str_field(&report, "mode", "the report"), "sim");
+    assert_eq!(
+        report["cost_model"],
+        serde_json::to_value(&model).expect("a model is JSON"),
+        "the report carries the calibrated model"
+    );
+}
