@@ -216,11 +216,14 @@ pub fn model_of(
         failed_steal_ns,
         wake_ns: ns(wake_ns),
         spin_ns,
+        // A central queue's contention needs many cores to measure; two cannot show it.
+        shared_ns: defaults.shared_ns,
         per_policy,
         kernel_us_per_unit: kernels
             .iter()
             .map(|&(name, us)| (name.to_string(), us))
             .collect(),
+        kernel_us: BTreeMap::new(),
         measured_on,
     }
 }

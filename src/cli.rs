@@ -126,6 +126,11 @@ enum Command {
         /// stderr either way.
         #[arg(long, value_name = "PATH")]
         out: Option<PathBuf>,
+        /// Measure each kernel of these workloads (files or shipped workloads' names,
+        /// comma-separated), so that a simulation of them costs their tasks as they take here;
+        /// every shipped workload's by default.
+        #[arg(long, value_name = "W,..", value_delimiter = ',')]
+        workloads: Option<Vec<String>>,
     },
     /// A guided tour: one lesson per idea of task parallelism, each run for real, each ending
     /// with conclusions computed from the measured runs. In a terminal it runs in the TUI
@@ -553,7 +558,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             exec,
         }) => tour(lesson, headless, &exec),
         Some(Command::Sweep(args)) => sweep(&args),
-        Some(Command::Calibrate { out }) => calibrate(out.as_deref()),
+        Some(Command::Calibrate { out, workloads }) => {
+            calibrate(out.as_deref(), workloads.as_deref())
+        }
         Some(Command::Replay(args)) => replay(&args),
         Some(Command::List) => {
             print!("{}", list());
@@ -1107,19 +1114,41 @@ fn tour(lesson: Option<usize>, headless: bool, exec: &ExecArgs) -> Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-fn calibrate(out: Option<&Path>) -> Result<ExitCode> {
+fn calibrate(out: Option<&Path>, workloads: Option<&[String]>) -> Result<ExitCode> {
     let out = out.filter(|path| !output::is_stdout(path));
     if let Some(path) = out {
         output::check(&[], &[Named::new("--out", path)])?;
     }
+    // Loaded first, so a typo fails before the measuring starts.
+    let names: Vec<String> = match workloads {
+        Some(list) => list.to_vec(),
+        None => workload::BUILTIN
+            .iter()
+            .map(|(name, _)| (*name).to_string())
+            .collect(),
+    };
+    let loaded: Vec<workload::Workload> = names
+        .iter()
+        .map(|name| workload::find(name).map(|l| l.workload))
+        .collect::<Result<_, _>>()?;
     let measured = crate::calibrate::calibrate(&interrupt_flag(), &mut |step| {
         eprintln!("schedlab: measuring {step}...");
     })?;
-    let Some(c) = measured else {
+    let Some(mut c) = measured else {
         eprintln!("schedlab: calibration interrupted; nothing was written");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     };
+    eprintln!("schedlab: measuring the kernels of {}...", names.join(", "));
+    c.model.measure_kernels(
+        loaded
+            .iter()
+            .flat_map(|w| w.groups.iter().map(|g| &g.kernel)),
+    );
     eprint!("{}", crate::calibrate::table(&c));
+    eprintln!(
+        "{} kernels measured as the workloads run them (kernel_us)",
+        c.model.kernel_us.len()
+    );
     let ron = format!("{}\n", c.model.to_ron());
     match out {
         Some(path) => {
