@@ -260,7 +260,7 @@ impl CostModel {
             }
         }
         for (kernel, &value) in &self.kernel_us {
-            if !value.is_finite() || value < 0.0 || value > 3.6e9 {
+            if !value.is_finite() || !(0.0..=3.6e9).contains(&value) {
                 bail!("kernel_us: `{kernel}` must be from 0 to 3.6e9 µs, got {value}");
             }
         }
