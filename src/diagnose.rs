@@ -127,7 +127,7 @@ pub fn diagnose(f: &Figures) -> Vec<Diagnostic> {
             "oversubscribed",
             "warning",
             format!(
-                "{workers} workers on {} cores: the OS time-slices the workers, so a worker's waits, idle and scheduler time include time it spent off its core",
+                "{workers} workers on {} cores: the OS time-slices the workers, so a worker's waits, idle and scheduler time include time it spent off its core; --sim simulates a machine of {workers} cores instead",
                 f.cores
             ),
         ));
