@@ -457,9 +457,43 @@ pub fn run(
 ) -> Result<RunResult, RunError> {
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(quiet_task_panics);
+    run_named(&OnThreads, plan, machine, policy, options, on_tick)
+}
+
+/// An engine that runs a plan under a policy type: what [`run_named`] hands the type a name
+/// picks to. The executor and the simulator are both one.
+pub trait PolicyEngine {
+    /// Runs `plan` on `machine` under `P`.
+    ///
+    /// # Errors
+    ///
+    /// The engine could not start.
+    fn run_as<P: Policy>(
+        &self,
+        plan: &Plan,
+        machine: &ResolvedMachine,
+        options: &RunOptions,
+        on_tick: &mut dyn FnMut(Progress),
+    ) -> Result<RunResult, RunError>;
+}
+
+/// Runs `plan` on `engine` under the registered policy named `policy` (or an alias).
+///
+/// # Errors
+///
+/// No policy has that name, or the engine could not start.
+pub fn run_named(
+    engine: &impl PolicyEngine,
+    plan: &Plan,
+    machine: &ResolvedMachine,
+    policy: &str,
+    options: &RunOptions,
+    on_tick: &mut dyn FnMut(Progress),
+) -> Result<RunResult, RunError> {
     schedlab_policies::with_policy(
         policy,
         Visit {
+            engine,
             plan,
             machine,
             options,
@@ -469,17 +503,34 @@ pub fn run(
     .unwrap_or_else(|| Err(RunError::UnknownPolicy(policy.to_string())))
 }
 
-struct Visit<'a> {
+/// The real threads, as a [`PolicyEngine`].
+struct OnThreads;
+
+impl PolicyEngine for OnThreads {
+    fn run_as<P: Policy>(
+        &self,
+        plan: &Plan,
+        machine: &ResolvedMachine,
+        options: &RunOptions,
+        on_tick: &mut dyn FnMut(Progress),
+    ) -> Result<RunResult, RunError> {
+        run_policy::<P>(plan, machine, options, on_tick)
+    }
+}
+
+struct Visit<'a, E> {
+    engine: &'a E,
     plan: &'a Plan,
     machine: &'a ResolvedMachine,
     options: &'a RunOptions,
     on_tick: &'a mut dyn FnMut(Progress),
 }
 
-impl WithPolicy for Visit<'_> {
+impl<E: PolicyEngine> WithPolicy for Visit<'_, E> {
     type Output = Result<RunResult, RunError>;
     fn with<P: Policy>(self) -> Result<RunResult, RunError> {
-        run_policy::<P>(self.plan, self.machine, self.options, self.on_tick)
+        self.engine
+            .run_as::<P>(self.plan, self.machine, self.options, self.on_tick)
     }
 }
 

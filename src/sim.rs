@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use schedlab_policies::{Machine, Policy, Task, Wake, WithPolicy};
+use schedlab_policies::{Machine, Policy, Task, Wake};
 
 use crate::costs::{CostModel, Costs};
 use crate::exec::rules::{Deps, Fate, Release, Then};
@@ -71,17 +71,7 @@ impl Sim {
         options: &RunOptions,
         on_tick: &mut dyn FnMut(Progress),
     ) -> Result<RunResult, RunError> {
-        schedlab_policies::with_policy(
-            policy,
-            Visit {
-                sim: self,
-                plan,
-                machine,
-                options,
-                on_tick,
-            },
-        )
-        .unwrap_or_else(|| Err(RunError::UnknownPolicy(policy.to_string())))
+        crate::exec::run_named(self, plan, machine, policy, options, on_tick)
     }
 
     /// Runs under the policy type `P`, which need not be registered.
@@ -99,20 +89,15 @@ impl Sim {
     }
 }
 
-struct Visit<'a> {
-    sim: &'a Sim,
-    plan: &'a Plan,
-    machine: &'a ResolvedMachine,
-    options: &'a RunOptions,
-    on_tick: &'a mut dyn FnMut(Progress),
-}
-
-impl WithPolicy for Visit<'_> {
-    type Output = Result<RunResult, RunError>;
-    fn with<P: Policy>(self) -> Self::Output {
-        Ok(self
-            .sim
-            .run_policy::<P>(self.plan, self.machine, self.options, self.on_tick))
+impl crate::exec::PolicyEngine for Sim {
+    fn run_as<P: Policy>(
+        &self,
+        plan: &Plan,
+        machine: &ResolvedMachine,
+        options: &RunOptions,
+        on_tick: &mut dyn FnMut(Progress),
+    ) -> Result<RunResult, RunError> {
+        Ok(self.run_policy::<P>(plan, machine, options, on_tick))
     }
 }
 
