@@ -135,6 +135,9 @@ enum Command {
     /// A guided tour: one lesson per idea of task parallelism, each run for real, each ending
     /// with conclusions computed from the measured runs. In a terminal it runs in the TUI
     /// (`t` for the next lesson); with --headless (or piped) it prints text.
+    ///
+    /// A lesson whose point needs more cores than this machine has runs simulated, and says
+    /// so; with --sim every lesson does, the same on every machine.
     Tour {
         /// Run only lesson N (1-based; in the TUI, start there); all lessons by default.
         #[arg(long, value_name = "N")]
