@@ -553,6 +553,27 @@ fn scaling_chart(
         .map_err(drawing("ideal line"))?
         .label("ideal")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(1)));
+    // The most speedup any schedule could reach at each count (work over the workers, or the
+    // critical path), where the points say.
+    let mut bound: Vec<(f64, f64)> = Vec::new();
+    for p in points.iter().filter(|p| p.bound_speedup > 0.0) {
+        let n = p.workers as f64;
+        match bound.iter_mut().find(|(m, _)| *m == n) {
+            Some((_, b)) => *b = b.max(p.bound_speedup),
+            None => bound.push((n, p.bound_speedup)),
+        }
+    }
+    bound.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if !bound.is_empty() {
+        let grey = RGBColor(120, 120, 120);
+        chart
+            .draw_series(DashedLineSeries::new(bound, 3, 4, grey.stroke_width(2)))
+            .map_err(drawing("bound line"))?
+            .label("bound (work / workers, or the critical path)")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], grey.stroke_width(2))
+            });
+    }
     policy_lines(
         &mut chart,
         points,

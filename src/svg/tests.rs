@@ -360,3 +360,19 @@ fn each_policy_of_a_sweep_has_its_own_marker_in_the_points_and_the_legend() {
         seen.push(mine[0].clone());
     }
 }
+
+#[test]
+fn a_scaling_chart_draws_the_bound_when_the_points_carry_it() {
+    let mut points: Vec<Point> = [1, 2, 4]
+        .iter()
+        .map(|&n| point("steal", 100_000, n, 0.9))
+        .collect();
+    assert!(!sweep_svg(&points, true).contains("critical path"));
+    for p in &mut points {
+        p.bound_speedup = (p.workers as f64).min(3.0);
+    }
+    assert!(
+        sweep_svg(&points, true).contains("bound (work / workers, or the critical path)"),
+        "the legend names the bound line"
+    );
+}

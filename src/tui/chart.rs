@@ -32,6 +32,8 @@ const GLYPHS: [char; 8] = ['+', 'x', 'o', '*', '#', '%', '@', '='];
 
 /// Without colour, the glyph of the ideal line of a scaling chart.
 const IDEAL_GLYPH: char = '.';
+/// Without colour, the glyph of the bound line of a scaling chart.
+const BOUND_GLYPH: char = ':';
 
 /// What the sweep thread tells the chart.
 pub enum SweepMsg {
@@ -213,7 +215,7 @@ impl SweepView {
         title: &'a str,
         y_title: &'a str,
         series: &'a [(&'a str, Vec<(f64, f64)>)],
-        extra: Option<Dataset<'a>>,
+        extra: Vec<Dataset<'a>>,
         top: f64,
     ) -> Chart<'a> {
         let mut datasets: Vec<Dataset> = series
@@ -305,13 +307,27 @@ impl Widget for &SweepView {
             }
             .graph_type(GraphType::Line)
             .data(&ideal);
-            let chart = self.chart(
-                " speedup over 1 worker ",
-                "speedup",
-                &speedup,
-                Some(ideal_line),
-                top,
-            );
+            // The most speedup any schedule could reach at each worker count (work over the
+            // workers, or the critical path), where the points say.
+            let bound = bound_points(&self.points);
+            let mut extra = vec![ideal_line];
+            if !bound.is_empty() {
+                extra.push(
+                    if self.no_color {
+                        Dataset::default()
+                            .name(format!("{BOUND_GLYPH} bound"))
+                            .marker(Marker::Custom(BOUND_GLYPH))
+                    } else {
+                        Dataset::default()
+                            .name("bound")
+                            .marker(Marker::Dot)
+                            .style(Style::default().fg(Color::Gray))
+                    }
+                    .graph_type(GraphType::Line)
+                    .data(&bound),
+                );
+            }
+            let chart = self.chart(" speedup over 1 worker ", "speedup", &speedup, extra, top);
             self.render_chart(chart, charts, buf);
         } else {
             let [left, right] =
@@ -322,13 +338,13 @@ impl Widget for &SweepView {
                 " efficiency: workers' time inside tasks ",
                 "%",
                 &efficiency,
-                None,
+                Vec::new(),
                 100.0,
             );
             self.render_chart(chart, left, buf);
             let overhead = self.series(|p| p.overhead_share * 100.0);
             let top = speedup_max(&overhead).max(1.0).ceil();
-            let chart = self.chart(" scheduler / work ", "%", &overhead, None, top);
+            let chart = self.chart(" scheduler / work ", "%", &overhead, Vec::new(), top);
             self.render_chart(chart, right, buf);
         }
         let keys = if self.done {
@@ -397,6 +413,23 @@ pub fn run(mut view: SweepView, mut rx: Receiver<SweepMsg>) -> Result<(Vec<Point
         }
     };
     Ok((view.points, stopped))
+}
+
+/// The bound line of a scaling chart: at each worker count measured (log₂), the highest
+/// `bound_speedup` of its points; empty when no point has one.
+fn bound_points(points: &[Point]) -> Vec<(f64, f64)> {
+    let mut bound: Vec<(usize, f64)> = Vec::new();
+    for p in points.iter().filter(|p| p.bound_speedup > 0.0) {
+        match bound.iter_mut().find(|(n, _)| *n == p.workers) {
+            Some((_, b)) => *b = b.max(p.bound_speedup),
+            None => bound.push((p.workers, p.bound_speedup)),
+        }
+    }
+    bound.sort_by_key(|(n, _)| *n);
+    bound
+        .into_iter()
+        .map(|(n, b)| (log_workers(n), b))
+        .collect()
 }
 
 #[cfg(test)]
