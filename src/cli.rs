@@ -1397,19 +1397,26 @@ fn sweep_chart(
 /// The first line of a comparison: the workload, and the machine the runs had.
 fn comparison_heading(reports: &[Report]) -> String {
     reports.first().map_or(String::new(), |first| {
+        let machine = if first.is_simulated() {
+            format!("SIMULATED: {} cores, virtual time", first.machine.cores)
+        } else {
+            format!(
+                "{} cores{}",
+                first.machine.cores,
+                if first.machine.oversubscribed {
+                    ", oversubscribed"
+                } else {
+                    ""
+                }
+            )
+        };
         format!(
-            "{}: {} tasks on {} workers ({} cores{}), seed {}{}\n",
+            "{}: {} tasks on {} workers ({machine}), seed {}{}\n",
             crate::escape::printable(&first.workload),
             first.tasks.total,
             first.workers.len(),
-            first.machine.cores,
-            if first.machine.oversubscribed {
-                ", oversubscribed"
-            } else {
-                ""
-            },
             first.seed,
-            if first.speeds_emulated {
+            if first.speeds_emulated && !first.is_simulated() {
                 " (slower speeds emulated)"
             } else {
                 ""

@@ -323,6 +323,8 @@ fn compare_under_sim_runs_each_policy_once_and_says_why() {
     let err = stderr_of(&out);
     assert!(err.contains("deterministic"), "{err}");
     assert_eq!(err.matches("imbalance under").count(), 4, "{err}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("SIMULATED: "), "{table}");
 }
 
 #[test]
