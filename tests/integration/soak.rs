@@ -1,6 +1,7 @@
-//! Soak: many short random runs, every policy, 1 to 64 workers on however few cores, each
-//! checked for the report's invariants and for every attempt running exactly once, each under
-//! a watchdog: a run that hangs (a lost wake-up) fails the test with the seed that reproduces it.
+//! Soak: many short random runs, every policy, 1 to 64 workers on however few cores (and each
+//! simulated again on 1 to 4096 cores), each checked for the report's invariants and for every
+//! attempt running exactly once, each under a watchdog: a run that hangs (a lost wake-up)
+//! fails the test with the seed that reproduces it.
 //!
 //! CI runs 600 runs (a few seconds here; 3000 took 16 s). `SCHEDLAB_SOAK=N` runs N, e.g. 5000 by hand;
 //! `SCHEDLAB_SOAK_SEED=S` starts from another seed.
@@ -11,7 +12,8 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
 use crate::engine::{assert_exactly_once, assert_ready_when_it_could_be, heavy};
-use crate::{assert_report_invariants, run_text};
+use crate::{assert_report_invariants, run_loaded_on, run_text};
+use schedlab::sim::Sim;
 
 /// A small random workload: up to four groups of spins, hashes, fork-join trees and sleeps,
 /// some depending on earlier ones, some arriving over time, with faults and retries.
@@ -90,6 +92,21 @@ fn soak_random_runs_never_hang_and_always_add_up() {
         }));
         if checked.is_err() {
             panic!("failed a check above: {what}");
+        }
+        // The same workload simulated, on up to 4096 cores: every attempt once there too.
+        let simulated = [1, 2, 3, 8, 64, 512, 4096][rng.random_range(0..7)];
+        let w = schedlab::workload::parse(&text, "soak.ron")
+            .expect("valid")
+            .workload;
+        let ran = run_loaded_on(&Sim::default(), &w, policy, Some(simulated), true);
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            assert!(!ran.report.interrupted, "the simulation ran to the end");
+            assert_report_invariants(&ran.report);
+            assert_exactly_once(&ran);
+            assert_ready_when_it_could_be(&ran);
+        }));
+        if checked.is_err() {
+            panic!("failed a check above, simulated on {simulated} workers: {what}");
         }
     }
     eprintln!(
