@@ -107,8 +107,12 @@ struct TaskCosts<'a> {
     model: &'a CostModel,
     /// Per group: one task's estimate in µs (groups without jitter and without `Fib`).
     group_us: Vec<f64>,
+    /// The same in whole ns, as a body costs it.
+    group_ns: Vec<u64>,
     /// Per `Fib` group: the estimate of a task of each `n`.
     fib_us: Vec<Vec<f64>>,
+    /// The same in whole ns.
+    fib_ns: Vec<Vec<u64>>,
     /// Per group: the share of a body spent blocked.
     blocked: Vec<f64>,
     measured: Option<Arc<Vec<f32>>>,
@@ -116,29 +120,36 @@ struct TaskCosts<'a> {
 
 impl<'a> TaskCosts<'a> {
     fn new(plan: &'a Plan, model: &'a CostModel, measured: Option<Arc<Vec<f32>>>) -> Self {
+        let group_us: Vec<f64> = plan
+            .groups
+            .iter()
+            .map(|g| model.kernel_us(&g.kernel))
+            .collect();
+        let fib_us: Vec<Vec<f64>> = plan
+            .groups
+            .iter()
+            .map(|g| match &g.fib {
+                Some(fib) => (0..=fib.n)
+                    .map(|n| {
+                        model.kernel_us(&crate::kernels::Kernel::Fib {
+                            n,
+                            cutoff: fib.cutoff,
+                        })
+                    })
+                    .collect(),
+                None => Vec::new(),
+            })
+            .collect();
         TaskCosts {
             plan,
             model,
-            group_us: plan
-                .groups
+            group_ns: group_us.iter().map(|&us| ns_of_us(us)).collect(),
+            group_us,
+            fib_ns: fib_us
                 .iter()
-                .map(|g| model.kernel_us(&g.kernel))
+                .map(|by_n| by_n.iter().map(|&us| ns_of_us(us)).collect())
                 .collect(),
-            fib_us: plan
-                .groups
-                .iter()
-                .map(|g| match &g.fib {
-                    Some(fib) => (0..=fib.n)
-                        .map(|n| {
-                            model.kernel_us(&crate::kernels::Kernel::Fib {
-                                n,
-                                cutoff: fib.cutoff,
-                            })
-                        })
-                        .collect(),
-                    None => Vec::new(),
-                })
-                .collect(),
+            fib_us,
             blocked: plan
                 .groups
                 .iter()
@@ -179,8 +190,23 @@ impl<'a> TaskCosts<'a> {
         {
             return f64::from(*ns).round() as u64;
         }
-        (self.estimate_us(g, index, arg) * 1000.0).round() as u64
+        // As `ns_of_us(self.estimate_us(..))`, with the rounding done once per group (or
+        // per `n`) where every task of it costs the same.
+        let group = &self.plan.groups[g];
+        if group.fib.is_some() {
+            self.fib_ns[g][arg as usize]
+        } else if group.jitter > 0.0 {
+            ns_of_us(self.estimate_us(g, index, arg))
+        } else {
+            self.group_ns[g]
+        }
     }
+}
+
+/// µs to whole ns, as a body's time is charged.
+#[inline]
+fn ns_of_us(us: f64) -> u64 {
+    (us * 1000.0).round() as u64
 }
 
 /// What a worker is doing.
@@ -200,6 +226,9 @@ enum State {
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Attempt {
     task: Task,
+    /// Its task's group and index in the group.
+    g: u32,
+    index: u32,
     /// Its body's time at speed 1.0.
     real: u64,
     /// Ready → start.
@@ -220,6 +249,29 @@ struct Core {
     events: Vec<Event>,
 }
 
+/// A worker's next moment in the heap: (time, worker, generation) packed into one number
+/// whose order is theirs, by time, then worker, then generation (one comparison, not three).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Moment(u128);
+
+impl Moment {
+    fn new(t: u64, worker: u32, generation: u32) -> Moment {
+        Moment(u128::from(t) << 64 | u128::from(worker) << 32 | u128::from(generation))
+    }
+
+    fn t(self) -> u64 {
+        (self.0 >> 64) as u64
+    }
+
+    fn worker(self) -> usize {
+        (self.0 >> 32) as u32 as usize
+    }
+
+    fn generation(self) -> u32 {
+        self.0 as u32
+    }
+}
+
 /// A run in progress.
 struct World<'a, P: Policy> {
     plan: &'a Plan,
@@ -231,8 +283,14 @@ struct World<'a, P: Policy> {
     sim: &'a Sim,
     locals: Vec<P::Local>,
     cores: Vec<Core>,
-    /// (moment, worker, generation): each worker's next moment.
-    heap: BinaryHeap<Reverse<(u64, u32, u32)>>,
+    /// Each worker's next moment, as a [`Moment`].
+    heap: BinaryHeap<Reverse<Moment>>,
+    /// The worker whose moment is being handled while its entry is still the heap's top:
+    /// its next moment replaces that entry in place (one sift down instead of a pop and a
+    /// push), and any other change to the heap pops it first.
+    handling: Option<usize>,
+    /// The wakes of the pushes of one moment, kept between moments for their allocation.
+    wakes: Vec<Wake>,
     spinning: BTreeSet<usize>,
     parked: BTreeSet<usize>,
     now: u64,
@@ -260,7 +318,9 @@ struct Pusher<'w, 'a, P: Policy> {
     policy: &'w P,
     costs: &'w TaskCosts<'a>,
     now: u64,
+    /// The pushes' wakes, unless they are not wanted (`keep` false).
     wakes: RefCell<Vec<Wake>>,
+    keep: bool,
     pushed: Cell<u64>,
 }
 
@@ -281,8 +341,7 @@ impl<P: Policy> Release<P::Local> for Pusher<'_, '_, P> {
                 ..task
             },
         );
-        self.wakes.borrow_mut().push(wake);
-        self.pushed.set(self.pushed.get() + 1);
+        self.woke(wake);
     }
 }
 
@@ -324,6 +383,8 @@ impl<'a, P: Policy> World<'a, P> {
             locals,
             cores,
             heap: BinaryHeap::with_capacity(workers),
+            handling: None,
+            wakes: Vec::new(),
             spinning: BTreeSet::new(),
             parked: BTreeSet::new(),
             now: 0,
@@ -361,7 +422,21 @@ impl<'a, P: Policy> World<'a, P> {
     fn at(&mut self, w: usize, t: u64) {
         let core = &mut self.cores[w];
         core.epoch = core.epoch.wrapping_add(1);
-        self.heap.push(Reverse((t, w as u32, core.epoch)));
+        let entry = Reverse(Moment::new(t, w as u32, core.epoch));
+        match self.handling.take() {
+            // The heap holds the same entries as if the handled one had been popped and this
+            // one pushed, so it hands them out in the same order (no two are equal).
+            Some(h) if h == w => {
+                if let Some(mut top) = self.heap.peek_mut() {
+                    *top = entry;
+                }
+            }
+            Some(_) => {
+                self.heap.pop();
+                self.heap.push(entry);
+            }
+            None => self.heap.push(entry),
+        }
     }
 
     /// The number of queued tasks changes by `delta` at `self.now`.
@@ -385,7 +460,7 @@ impl<'a, P: Policy> World<'a, P> {
     }
 
     fn simulate(&mut self, options: &RunOptions, on_tick: &mut dyn FnMut(Progress)) {
-        let pusher = Pusher::new(&self.policy, &self.costs, 0);
+        let pusher = Pusher::counting(&self.policy, &self.costs);
         for task in self.deps.initial() {
             pusher.ready(task, None, 0);
         }
@@ -399,7 +474,7 @@ impl<'a, P: Policy> World<'a, P> {
         }
         let mut handled = 0u32;
         while self.unfinished > 0 {
-            let next_worker = self.heap.peek().map(|Reverse((t, _, _))| *t);
+            let next_worker = self.heap.peek().map(|Reverse(m)| m.t());
             let next_arrival = self.plan.arrivals.get(self.arrival).map(|&(t, _)| t);
             let t = match (next_worker, next_arrival) {
                 (Some(w), Some(a)) => w.min(a),
@@ -430,16 +505,26 @@ impl<'a, P: Policy> World<'a, P> {
                 let id = self.plan.arrivals[self.arrival].1;
                 self.arrival += 1;
                 let mut tally = std::mem::take(&mut self.released);
-                let pusher = Pusher::new(&self.policy, &self.costs, t);
+                let buffer = std::mem::take(&mut self.wakes);
+                let pusher = Pusher::new(&self.policy, &self.costs, t, buffer);
                 self.deps.open_gate(id, None, &mut tally, None, &pusher);
-                let wakes = pusher.wakes.into_inner();
+                let mut wakes = pusher.wakes.into_inner();
                 self.released = tally;
                 self.pushed(&wakes, t);
+                wakes.clear();
+                self.wakes = wakes;
                 self.unfinished -= std::mem::take(&mut self.released.pending);
-            } else if let Some(Reverse((_, w, epoch))) = self.heap.pop() {
-                let w = w as usize;
-                if epoch == self.cores[w].epoch {
+            } else if let Some(&Reverse(m)) = self.heap.peek() {
+                let w = m.worker();
+                if m.generation() == self.cores[w].epoch {
+                    // Popped by the first change to the heap, or replaced by `w`'s next moment.
+                    self.handling = Some(w);
                     self.step(w);
+                    if self.handling.take().is_some() {
+                        self.heap.pop();
+                    }
+                } else {
+                    self.heap.pop();
                 }
             }
         }
@@ -522,11 +607,24 @@ impl<'a, P: Policy> World<'a, P> {
         let core = &mut self.cores[w];
         core.st.overhead_ns += t0 - core.since;
         core.since = t0;
-        let body = (real as f64 / core.speed).round() as u64;
-        let blocked = (body as f64 * self.costs.blocked[g]).round() as u64;
+        // The exact arithmetic of the general case, skipped where it cannot change the value
+        // (a full-speed core; a body that never blocks).
+        let body = if core.speed == 1.0 && real < 1 << f64::MANTISSA_DIGITS {
+            real
+        } else {
+            (real as f64 / core.speed).round() as u64
+        };
+        let share = self.costs.blocked[g];
+        let blocked = if share == 0.0 {
+            0
+        } else {
+            (body as f64 * share).round() as u64
+        };
         core.st.blocked_ns += blocked;
         core.state = State::Running(Attempt {
             task,
+            g: g as u32,
+            index,
             real,
             wait: t0.saturating_sub(task.ready_at),
         });
@@ -548,7 +646,7 @@ impl<'a, P: Policy> World<'a, P> {
     fn end_attempt(&mut self, w: usize, a: Attempt) {
         let t2 = self.now;
         let task = a.task;
-        let (g, index) = self.plan.locate(task.id);
+        let (g, index) = (a.g as usize, a.index);
         let ok = !self.plan.injects_fault(task.id, task.attempt);
         let after = self.deps.after_attempt(g, task, ok, t2);
         let floor = self.deps.arrival_floor(g, index, a.real);
@@ -571,8 +669,15 @@ impl<'a, P: Policy> World<'a, P> {
             0,
             after.outcome as u16,
         );
-        let mut tally = std::mem::take(&mut self.cores[w].st.tally);
-        let pusher = Pusher::new(&self.policy, &self.costs, t2);
+        // In place, not taken out and put back: the rules write its fields one by one, and a
+        // copy read back at once waits for those stores.
+        let tally = &mut self.cores[w].st.tally;
+        let pusher = Pusher::new(
+            &self.policy,
+            &self.costs,
+            t2,
+            std::mem::take(&mut self.wakes),
+        );
         let local = &mut self.locals[w];
         match after.then {
             Then::Spawn(children) => {
@@ -582,37 +687,32 @@ impl<'a, P: Policy> World<'a, P> {
                     pusher.push(Some(&mut *local), Task { cost_us, ..child });
                 }
                 self.deps
-                    .finish(g, Fate::Completed, 1, Some(local), &mut tally, &pusher);
+                    .finish(g, Fate::Completed, 1, Some(local), tally, &pusher);
             }
             Then::Finish(fate, count) => {
                 self.deps
-                    .finish(g, fate, count, Some(local), &mut tally, &pusher);
+                    .finish(g, fate, count, Some(local), tally, &pusher);
             }
             Then::Retry(retry) => pusher.push(Some(local), retry),
             Then::Fail(descendants) => {
                 self.deps
-                    .finish(g, Fate::Failed, 1, Some(&mut *local), &mut tally, &pusher);
+                    .finish(g, Fate::Failed, 1, Some(&mut *local), &mut *tally, &pusher);
                 if descendants > 0 {
-                    self.deps.finish(
-                        g,
-                        Fate::Cancelled,
-                        descendants,
-                        Some(local),
-                        &mut tally,
-                        &pusher,
-                    );
+                    self.deps
+                        .finish(g, Fate::Cancelled, descendants, Some(local), tally, &pusher);
                 }
             }
         }
-        let wakes = pusher.wakes.into_inner();
+        let mut wakes = pusher.wakes.into_inner();
         self.unfinished -= std::mem::take(&mut tally.pending);
-        self.cores[w].st.tally = tally;
         // The pushes are the scheduler's, after the body.
         let mut next = t2;
         for _ in &wakes {
             next = self.central(next) + self.c.push;
         }
         self.pushed(&wakes, next);
+        wakes.clear();
+        self.wakes = wakes;
         if self.unfinished > 0 {
             self.at(w, next);
         }
@@ -627,9 +727,12 @@ impl<'a, P: Policy> World<'a, P> {
         self.queue_changed(wakes.len() as i64);
         for &wake in wakes {
             let woken = match wake {
-                Wake::Worker(v) => {
-                    (self.spinning.contains(&v) || self.parked.contains(&v)).then_some(v)
-                }
+                // A worker is in `spinning` or `parked` exactly while its state says so.
+                Wake::Worker(v) => self
+                    .cores
+                    .get(v)
+                    .is_some_and(|c| matches!(c.state, State::Spinning | State::Parked))
+                    .then_some(v),
                 Wake::Any => self
                     .spinning
                     .first()
@@ -750,20 +853,40 @@ impl<'a, P: Policy> World<'a, P> {
 }
 
 impl<'w, 'a, P: Policy> Pusher<'w, 'a, P> {
-    fn new(policy: &'w P, costs: &'w TaskCosts<'a>, now: u64) -> Self {
+    /// A pusher at `now` that collects the wakes into `wakes` (emptied, kept for its
+    /// allocation).
+    fn new(policy: &'w P, costs: &'w TaskCosts<'a>, now: u64, wakes: Vec<Wake>) -> Self {
+        debug_assert!(wakes.is_empty());
         Pusher {
             policy,
             costs,
             now,
-            wakes: RefCell::new(Vec::new()),
+            wakes: RefCell::new(wakes),
+            keep: true,
             pushed: Cell::new(0),
+        }
+    }
+
+    /// A pusher that only counts its pushes (at the start, where everybody looks anyway).
+    fn counting(policy: &'w P, costs: &'w TaskCosts<'a>) -> Self {
+        Pusher {
+            keep: false,
+            ..Pusher::new(policy, costs, 0, Vec::new())
         }
     }
 
     /// Pushes a task whose cost and times are already set.
     fn push(&self, from: Option<&mut P::Local>, task: Task) {
         let wake = self.policy.push(from, task);
-        self.wakes.borrow_mut().push(wake);
+        self.woke(wake);
+    }
+
+    /// A push said to wake whom `wake` says.
+    #[inline]
+    fn woke(&self, wake: Wake) {
+        if self.keep {
+            self.wakes.borrow_mut().push(wake);
+        }
         self.pushed.set(self.pushed.get() + 1);
     }
 }
