@@ -238,9 +238,13 @@ fn replaying_a_recorded_run_in_simulation_comes_close_to_it() {
         sim["makespan_ns"].as_f64().unwrap(),
         real["makespan_ns"].as_f64().unwrap(),
     );
-    let preempted = real["machine"]["oversubscribed"].as_bool() == Some(true);
+    // A run the OS held off its cores judges the machine, not the simulation.
+    let report: schedlab::report::Report = serde_json::from_value(real.clone()).expect("a report");
+    let busy = report
+        .preempted_share()
+        .is_some_and(|share| share > schedlab::report::PREEMPTED_WARNING);
     assert!(
-        preempted || (s / r - 1.0).abs() <= 0.25,
+        busy || (s / r - 1.0).abs() <= 0.25,
         "simulated {s} against real {r}"
     );
     // On 8 times the cores, the same tasks finish sooner.
