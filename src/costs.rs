@@ -313,39 +313,45 @@ impl CostModel {
     }
 
     /// Measures on this machine the time of each kernel of `kernels` whose cost is estimated
-    /// from a model (not `Spin`, `Sleep`, `Request`, whose µs are their parameters, nor
-    /// `Fib`, whose tasks differ in `n`), and keeps it in `kernel_us`: the median of five
-    /// runs, each of another task index; `Mandelbrot` frames differ in cost along the zoom,
-    /// so theirs is the mean of twelve frames spread over its cycle of 48. One run of the
-    /// kernel takes what a task of it takes.
+    /// from a model, or from a µs parameter it only approximates (`Spin`: its loop is
+    /// calibrated, and a tiny one costs more than its µs), and keeps it in `kernel_us`. Not
+    /// `Sleep` and `Request`, which block for their µs; for `Fib`, each leaf of its tree (`n`
+    /// up to the cutoff), which is where its work is.
+    /// After one run to warm the caches and the allocator, the median of five timings, each
+    /// of consecutive runs of other task indices adding up to 200 µs or more (one run, for a
+    /// kernel that long); `Mandelbrot` frames differ in cost along the zoom, so theirs is the
+    /// mean of twelve frames spread over its cycle of 48.
     pub fn measure_kernels<'k>(&mut self, kernels: impl IntoIterator<Item = &'k Kernel>) {
-        for kernel in kernels {
-            if !kernel.is_calibrated() || matches!(kernel, Kernel::Fib { .. }) {
-                continue;
-            }
+        // A fork-join tree's leaves compute; its inner nodes only spawn.
+        let leaves = |kernel: &Kernel| match *kernel {
+            Kernel::Fib { n, cutoff } => (0..=n.min(cutoff))
+                .map(|k| Kernel::Fib { n: k, cutoff })
+                .collect(),
+            _ => vec![kernel.clone()],
+        };
+        for kernel in kernels.into_iter().flat_map(leaves) {
+            let kernel = &kernel;
+            let measured = matches!(kernel, Kernel::Spin { .. } | Kernel::Fib { .. })
+                || kernel.is_calibrated();
             let key = instance_key(kernel);
-            if self.kernel_us.contains_key(&key) {
+            if !measured || self.kernel_us.contains_key(&key) {
                 continue;
             }
-            let mandelbrot = matches!(kernel, Kernel::Mandelbrot { .. });
-            let indices: Vec<u64> = if mandelbrot {
-                (0..12).map(|i| i * 4).collect()
-            } else {
-                (0..5).collect()
-            };
-            let mut runs: Vec<f64> = indices
-                .into_iter()
-                .map(|index| {
-                    let started = std::time::Instant::now();
+            let time = |from: u64, runs: u64| {
+                let started = std::time::Instant::now();
+                for index in from..from + runs {
                     std::hint::black_box(kernel.run(0, index));
-                    started.elapsed().as_secs_f64() * 1e6
-                })
-                .collect();
-            runs.sort_by(f64::total_cmp);
-            let us = if mandelbrot {
-                runs.iter().sum::<f64>() / runs.len() as f64
+                }
+                started.elapsed().as_secs_f64() * 1e6 / runs as f64
+            };
+            let warm = time(0, 1);
+            let us = if matches!(kernel, Kernel::Mandelbrot { .. }) {
+                (0..12).map(|i| time(i * 4, 1)).sum::<f64>() / 12.0
             } else {
-                runs[runs.len() / 2]
+                let runs = ((200.0 / warm.max(0.01)).ceil() as u64).clamp(1, 100_000);
+                let mut samples: Vec<f64> = (0..5).map(|k| time(1 + k * runs, runs)).collect();
+                samples.sort_by(f64::total_cmp);
+                samples[2]
             };
             self.kernel_us.insert(key, us);
         }
