@@ -833,8 +833,10 @@ fn response_runs_from_release_to_the_end_of_the_last_attempt() {
     let r = &ran.report;
     assert_report_invariants(r);
     assert!(r.groups[0].arrives_over_time);
+    // About 1 ms each (a spin calibrated at the start of the process can run a little short
+    // when the machine was slower then), never the ~100 ms a response from the start would be.
     assert!(
-        r.makespan_ns > 150_000_000 && r.response_ns.p50 >= 1_000_000,
+        r.makespan_ns > 150_000_000 && r.response_ns.p50 >= 900_000,
         "makespan {}, response {:?}",
         r.makespan_ns,
         r.response_ns
