@@ -19,7 +19,7 @@ use schedlab::exec::RunOptions;
 use schedlab::kernels::Kernel;
 use schedlab::session::Session;
 use schedlab::sim::Sim;
-use schedlab::workload::{Arrival, Faults, Group, Loaded, Machine, Overrides, Workload};
+use schedlab::workload::{Loaded, Overrides, Workload};
 
 /// The environment variable that makes this binary a memory-measuring child.
 const CHILD: &str = "SCHEDLAB_SIM_BENCH_CHILD";
@@ -31,21 +31,7 @@ const FIB_N: u32 = 28;
 
 /// `count` tasks of `kernel`, all ready at the start.
 fn workload(name: &str, kernel: Kernel, count: usize) -> Workload {
-    Workload {
-        name: name.into(),
-        description: String::new(),
-        seed: 0,
-        machine: Machine::default(),
-        faults: Faults::default(),
-        groups: vec![Group {
-            name: "tasks".into(),
-            kernel,
-            count,
-            after: Vec::new(),
-            arrival: Arrival::AtStart,
-            jitter: 0.0,
-        }],
-    }
+    Workload::one_group(name, "tasks", kernel, count)
 }
 
 /// 1M tiny tasks (`Spin(us: 1)`).

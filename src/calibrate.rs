@@ -33,7 +33,7 @@ use crate::costs::{CostModel, PolicyCosts};
 use crate::exec::RunOptions;
 use crate::kernels::Kernel;
 use crate::session::Session;
-use crate::workload::{Arrival, Faults, Group, Overrides, Workload};
+use crate::workload::{Overrides, Workload};
 
 /// Empty tasks of the flat run.
 const FLAT_TASKS: usize = 200_000;
@@ -287,21 +287,7 @@ fn one_worker() -> Overrides {
 }
 
 fn one_group(name: &str, kernel: Kernel, count: usize) -> Workload {
-    Workload {
-        name: name.into(),
-        description: String::new(),
-        seed: 0,
-        machine: crate::workload::Machine::default(),
-        faults: Faults::default(),
-        groups: vec![Group {
-            name: "tasks".into(),
-            kernel,
-            count,
-            after: Vec::new(),
-            arrival: Arrival::AtStart,
-            jitter: 0.0,
-        }],
-    }
+    Workload::one_group(name, "tasks", kernel, count)
 }
 
 fn flat_workload() -> Workload {

@@ -20,7 +20,7 @@ use crate::fmt::fmt_duration;
 use crate::kernels::Kernel;
 use crate::report::{Report, fmt_ns};
 use crate::session::{Engine, Session};
-use crate::workload::{Arrival, Faults, Group, MAX_TASKS, Machine, Overrides, Workload};
+use crate::workload::{MAX_TASKS, Overrides, Workload};
 
 /// One measured point of a sweep.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -174,23 +174,15 @@ fn run_point(
 /// The sweep's own workload: `tasks` spins of `size_ns`.
 fn spins(size_ns: u64, tasks: u64, seed: u64) -> Result<Workload> {
     // Built as the workload it is (no RON written and read back): one group of spins.
-    Ok(Workload {
-        name: "sweep".into(),
-        description: String::new(),
-        seed,
-        machine: Machine::default(),
-        faults: Faults::default(),
-        groups: vec![Group {
-            name: "spin".into(),
-            kernel: Kernel::Spin {
-                us: size_ns as f64 / 1e3,
-            },
-            count: usize::try_from(tasks)?,
-            after: Vec::new(),
-            arrival: Arrival::AtStart,
-            jitter: 0.0,
-        }],
-    })
+    let us = size_ns as f64 / 1e3;
+    let mut w = Workload::one_group(
+        "sweep",
+        "spin",
+        Kernel::Spin { us },
+        usize::try_from(tasks)?,
+    );
+    w.seed = seed;
+    Ok(w)
 }
 
 fn point(

@@ -547,6 +547,26 @@ pub fn tasks_per_root(kernel: &Kernel) -> u64 {
 pub use crate::kernels::fib::tree_size as fib_tree_size;
 
 impl Workload {
+    /// A workload of one group, `group`: `count` tasks of `kernel`, all ready at the start,
+    /// on the default machine, seed 0, no faults (for sweeps, calibration and benches).
+    pub fn one_group(name: &str, group: &str, kernel: Kernel, count: usize) -> Workload {
+        Workload {
+            name: name.into(),
+            description: String::new(),
+            seed: 0,
+            machine: Machine::default(),
+            faults: Faults::default(),
+            groups: vec![Group {
+                name: group.into(),
+                kernel,
+                count,
+                after: Vec::new(),
+                arrival: Arrival::AtStart,
+                jitter: 0.0,
+            }],
+        }
+    }
+
     /// The machine after applying `overrides` to the file's; checks it.
     pub fn resolve_machine(&self, overrides: &Overrides) -> Result<ResolvedMachine, String> {
         self.resolve_machine_up_to(overrides, MAX_WORKERS)
