@@ -746,11 +746,7 @@ fn run_one(args: &RunArgs) -> Result<ExitCode> {
             engine: engine.clone(),
         })?;
         // The run the command line asked for is the session's first.
-        let report = app
-            .runs
-            .first()
-            .and_then(|r| r.finished.as_ref())
-            .map(|f| f.report.clone());
+        let report = app.first_report();
         (
             report,
             app.kept.unwrap_or_default(),
@@ -994,11 +990,7 @@ fn replay_simulated(args: &ReplayArgs) -> Result<ExitCode> {
             lesson: None,
             engine: Arc::new(sim),
         })?;
-        let report = app
-            .runs
-            .first()
-            .and_then(|r| r.finished.as_ref())
-            .map(|f| f.report.clone());
+        let report = app.first_report();
         (report, app.kept.unwrap_or_default(), app.kept_samples)
     } else {
         eprintln!(

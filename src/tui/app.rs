@@ -784,6 +784,15 @@ impl App {
         }
     }
 
+    /// The report of the session's first run (the one the command line asked for), if it
+    /// finished.
+    pub fn first_report(&self) -> Option<Report> {
+        self.runs
+            .first()
+            .and_then(|r| r.finished.as_ref())
+            .map(|f| f.report.clone())
+    }
+
     /// The state word of the header.
     pub fn state(&self) -> &'static str {
         if let Some(r) = self.view.replay {
