@@ -211,21 +211,18 @@ fn replaying_a_recorded_run_in_simulation_comes_close_to_it() {
         .output()
         .expect("runs");
     assert!(out.status.success(), "{}", stderr_of(&out));
-    let sim = schedlab()
-        .args([
-            "--sim",
-            "--headless",
-            "--workload",
-            "image-filters",
-            "--workers",
-            "2",
-        ])
-        .args(["--policy", "fifo", "--json", "-"])
-        .args(["--costs-from", rec.0.to_str().unwrap()])
-        .output()
-        .expect("runs");
-    assert!(sim.status.success(), "{}", stderr_of(&sim));
-    let sim: serde_json::Value = serde_json::from_slice(&sim.stdout).expect("json");
+    // The recorded workload simulated on `workers` with the recorded task times.
+    let replayed = |workers: &str| -> serde_json::Value {
+        let out = schedlab()
+            .args(["--sim", "--headless", "--workload", "image-filters"])
+            .args(["--workers", workers, "--policy", "fifo", "--json", "-"])
+            .args(["--costs-from", rec.0.to_str().unwrap()])
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let sim = replayed("2");
     let real: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&real.0).expect("written")).expect("json");
     assert!(
@@ -248,20 +245,7 @@ fn replaying_a_recorded_run_in_simulation_comes_close_to_it() {
         "simulated {s} against real {r}"
     );
     // On 8 times the cores, the same tasks finish sooner.
-    let wide = schedlab()
-        .args([
-            "--sim",
-            "--headless",
-            "--workload",
-            "image-filters",
-            "--workers",
-            "16",
-        ])
-        .args(["--policy", "fifo", "--json", "-"])
-        .args(["--costs-from", rec.0.to_str().unwrap()])
-        .output()
-        .expect("runs");
-    let wide: serde_json::Value = serde_json::from_slice(&wide.stdout).expect("json");
+    let wide = replayed("16");
     assert!(wide["makespan_ns"].as_f64().unwrap() < s / 3.0, "{wide}");
     // Another workload's recording is refused, with both named.
     let other = schedlab()
