@@ -530,16 +530,22 @@ impl Report {
             );
         }
         if let Some(model) = &self.cost_model {
+            // What this run's policy was charged, its own overrides applied.
+            let c = model.for_policy(&self.policy);
             let _ = writeln!(
                 out,
-                "virtual time: a simulated machine of {} cores, nothing ran; task times {}; scheduler costs push {} take {} steal {} (empty victim {}) wake {} ns, from {}",
+                "virtual time: a simulated machine of {} cores, nothing ran; task times {}; {} paid push {} take {} steal {} (empty victim {}) wake {} ns, from {}",
                 self.machine.workers,
-                self.task_costs.as_deref().unwrap_or("estimates"),
-                model.push_ns,
-                model.take_ns,
-                model.steal_ns,
-                model.failed_steal_ns,
-                model.wake_ns,
+                match self.task_costs.as_deref() {
+                    None | Some("estimates") => "from the kernels' costs in the model".to_string(),
+                    Some(other) => printable(other).to_string(),
+                },
+                printable(&self.policy),
+                c.push,
+                c.take,
+                c.steal,
+                c.failed_steal,
+                c.wake,
                 printable(&model.measured_on),
             );
         } else if self.machine.cores > 0 {
