@@ -566,7 +566,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Replay(args)) => replay(&args),
         Some(Command::List) => {
-            print!("{}", list());
+            print_text(&list());
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Completions { shell }) => {
@@ -610,6 +610,17 @@ fn manual_page(command: clap::Command) -> Result<String> {
 }
 
 /// Writes `bytes` to stdout; a reader that stopped early (`| head`) is not an error.
+/// Text for stdout. A reader that went away (`schedlab list | head -1`) is no error: what it
+/// did not read is not wanted, and the run's other outputs still get written.
+fn print_text(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("schedlab: cannot write to stdout: {e}");
+    }
+}
+
 fn print_bytes(bytes: &[u8]) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
@@ -817,7 +828,7 @@ fn print_summary(report: &Report, outputs: &Outputs) {
     if outputs.named().iter().any(Named::is_stdout) {
         eprint!("{}", report.summary());
     } else {
-        print!("{}", report.summary());
+        print_text(&report.summary());
     }
 }
 
@@ -1060,7 +1071,7 @@ fn compare(args: &CompareArgs) -> Result<ExitCode> {
     if args.json.as_deref().is_some_and(output::is_stdout) {
         eprint!("{table}");
     } else {
-        print!("{table}");
+        print_text(&table);
     }
     if let Some(path) = &args.json {
         let doc = if repeat > 1 {
@@ -1099,12 +1110,12 @@ fn tour(lesson: Option<usize>, headless: bool, exec: &ExecArgs) -> Result<ExitCo
     let engine = exec.engine()?;
     for (i, index) in chosen.into_iter().enumerate() {
         if i > 0 {
-            println!();
+            print_text("\n");
         }
         let text = crate::tour::run_lesson(index, !exec.no_pin, &engine, &mut |line| {
             eprintln!("schedlab: {line}")
         })?;
-        print!("{text}");
+        print_text(&text);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -1296,7 +1307,7 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     if outputs.iter().any(Named::is_stdout) {
         eprint!("{table}");
     } else {
-        print!("{table}");
+        print_text(&table);
     }
     if let Some(path) = &args.json {
         let kind = if scaling { "scaling" } else { "granularity" };
@@ -1483,7 +1494,7 @@ pub fn comparison(reports: &[Report]) -> String {
 
 fn check(arg: &str, machine: &MachineArgs) -> Result<ExitCode> {
     let p = prepare(arg, machine)?;
-    print!("{}", describe(&p));
+    print_text(&describe(&p));
     Ok(ExitCode::SUCCESS)
 }
 

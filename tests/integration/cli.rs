@@ -986,3 +986,19 @@ fn calibrate_writes_a_cost_model_that_a_simulated_run_reports() {
         "the report carries the calibrated model"
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_is_no_crash() {
+    // `schedlab … | head -1`: the rest of the output is not wanted, and that is no panic (`true`
+    // reads nothing and is gone before the binary writes).
+    let bin = env!("CARGO_BIN_EXE_schedlab");
+    for args in ["list", "--sim --headless --workload fork-join"] {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("'{bin}' {args} | true; exit 0"))
+            .output()
+            .expect("sh runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args}: {stderr}");
+    }
+}
