@@ -478,14 +478,18 @@ pub fn run(
     options: &RunOptions,
     on_tick: &mut dyn FnMut(Progress),
 ) -> Result<RunResult, RunError> {
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(quiet_task_panics);
-    run_named(&OnThreads, plan, machine, policy, options, on_tick)
+    run_named(&Threads, plan, machine, policy, options, on_tick)
 }
 
 /// An engine that runs a plan under a policy type: what [`run_named`] hands the type a name
-/// picks to. The executor and the simulator are both one.
+/// picks to. The executor ([`Threads`]) and the simulator are both one, and each is a
+/// `session::Engine` through it.
 pub trait PolicyEngine {
+    /// Whether its runs are simulated (virtual time) rather than real.
+    const SIMULATED: bool = false;
+    /// The most workers a run may have.
+    const MAX_WORKERS: usize = crate::workload::MAX_WORKERS;
+
     /// Runs `plan` on `machine` under `P`.
     ///
     /// # Errors
@@ -526,10 +530,10 @@ pub fn run_named(
     .unwrap_or_else(|| Err(RunError::UnknownPolicy(policy.to_string())))
 }
 
-/// The real threads, as a [`PolicyEngine`].
-struct OnThreads;
+/// The real executor: one OS thread per worker, real kernels, the wall clock.
+pub struct Threads;
 
-impl PolicyEngine for OnThreads {
+impl PolicyEngine for Threads {
     fn run_as<P: Policy>(
         &self,
         plan: &Plan,
@@ -537,6 +541,8 @@ impl PolicyEngine for OnThreads {
         options: &RunOptions,
         on_tick: &mut dyn FnMut(Progress),
     ) -> Result<RunResult, RunError> {
+        static HOOK: std::sync::Once = std::sync::Once::new();
+        HOOK.call_once(quiet_task_panics);
         run_policy::<P>(plan, machine, options, on_tick)
     }
 }
@@ -1160,9 +1166,65 @@ impl<P: Policy> Shared<'_, P> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::workload::{self, Overrides};
+
+    /// Runs the workload `text` on 3 workers under every policy on `engine`, recorded, and
+    /// checks that each run ends with every task accounted for and one `Run` event per
+    /// attempt; returns each run and its report, with the plan and machine, for the engine's
+    /// own checks.
+    pub(crate) fn small_runs(
+        engine: &impl PolicyEngine,
+        text: &str,
+    ) -> (
+        Plan,
+        ResolvedMachine,
+        Vec<(RunResult, crate::report::Report)>,
+    ) {
+        let w = workload::parse(text, "small.ron").expect("valid").workload;
+        let machine = w
+            .resolve_machine(&Overrides {
+                workers: Some(3),
+                ..Overrides::default()
+            })
+            .expect("valid machine");
+        let plan = Plan::new(&w, 7);
+        let mut runs = Vec::new();
+        for info in schedlab_policies::ALL {
+            let options = RunOptions {
+                record: true,
+                ..RunOptions::default()
+            };
+            let run = run_named(engine, &plan, &machine, info.name, &options, &mut |_| {})
+                .expect("known");
+            let report = crate::report::Report::new("small", "", &plan, &machine, &run);
+            let tasks = report.tasks;
+            assert!(!run.interrupted, "{}", info.name);
+            assert_eq!(
+                tasks.completed + tasks.failed + tasks.cancelled,
+                tasks.total,
+                "{}",
+                info.name
+            );
+            assert_eq!(tasks.total, plan.total as u64, "{}", info.name);
+            let attempts: u64 = run.workers.iter().map(|w| w.tasks).sum();
+            let events = run
+                .timeline
+                .workers
+                .iter()
+                .flatten()
+                .filter(|e| e.kind == Kind::Run)
+                .count();
+            assert_eq!(
+                events as u64, attempts,
+                "{}: one Run event per attempt",
+                info.name
+            );
+            runs.push((run, report));
+        }
+        (plan, machine, runs)
+    }
 
     /// The executor's own concurrency (policies' queues, parking, the finished count, the
     /// event channel) on a small run, oversubscribed: cheap enough to run under miri too
@@ -1173,43 +1235,7 @@ mod tests {
             (name: "tree", kernel: Fib(n: 6, cutoff: 0), count: 2),
             (name: "after", kernel: Spin(us: 0), count: 8, after: ["tree"]),
         ])"#;
-        let w = workload::parse(text, "small.ron").expect("valid").workload;
-        let machine = w
-            .resolve_machine(&Overrides {
-                workers: Some(3),
-                ..Overrides::default()
-            })
-            .expect("valid machine");
-        let plan = Plan::new(&w, 7);
-        for info in schedlab_policies::ALL {
-            let options = RunOptions {
-                record: true,
-                ..RunOptions::default()
-            };
-            let run = run(&plan, &machine, info.name, &options, &mut |_| {}).expect("known");
-            let tasks = crate::report::Report::new("small", "", &plan, &machine, &run).tasks;
-            assert!(!run.interrupted, "{}", info.name);
-            assert_eq!(
-                tasks.completed + tasks.failed + tasks.cancelled,
-                tasks.total,
-                "{}",
-                info.name
-            );
-            assert_eq!(tasks.total, plan.total as u64, "{}", info.name);
-            let attempts: u64 = run.workers.iter().map(|w| w.tasks).sum();
-            let runs = run
-                .timeline
-                .workers
-                .iter()
-                .flatten()
-                .filter(|e| e.kind == Kind::Run)
-                .count();
-            assert_eq!(
-                runs as u64, attempts,
-                "{}: one Run event per attempt",
-                info.name
-            );
-        }
+        small_runs(&Threads, text);
     }
 
     #[test]

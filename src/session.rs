@@ -5,12 +5,13 @@
 
 use anyhow::Result;
 
-use crate::exec::{self, Progress, RunError, RunOptions, RunResult};
+use crate::exec::{self, PolicyEngine, Progress, RunError, RunOptions, RunResult};
 use crate::plan::Plan;
 use crate::report::Report;
 use crate::workload::{self, Loaded, Overrides, ResolvedMachine, Workload};
 
-/// What runs a plan: real threads, or the simulator in virtual time.
+/// What runs a plan: real threads, or the simulator in virtual time. Every
+/// [`PolicyEngine`] is one: the policy is found by its name.
 pub trait Engine {
     /// Runs `plan` on `machine` under the policy called `policy`.
     ///
@@ -27,20 +28,15 @@ pub trait Engine {
     ) -> Result<RunResult, RunError>;
 
     /// Whether runs are simulated (virtual time) rather than real.
-    fn simulated(&self) -> bool {
-        false
-    }
+    fn simulated(&self) -> bool;
 
     /// The most workers a run may have.
-    fn max_workers(&self) -> usize {
-        workload::MAX_WORKERS
-    }
+    fn max_workers(&self) -> usize;
 }
 
-/// The real executor: one OS thread per worker, real kernels, the wall clock.
-pub struct Threads;
+pub use crate::exec::Threads;
 
-impl Engine for Threads {
+impl<E: PolicyEngine> Engine for E {
     fn run(
         &self,
         plan: &Plan,
@@ -49,28 +45,15 @@ impl Engine for Threads {
         options: &RunOptions,
         on_tick: &mut dyn FnMut(Progress),
     ) -> Result<RunResult, RunError> {
-        exec::run(plan, machine, policy, options, on_tick)
-    }
-}
-
-impl Engine for crate::sim::Sim {
-    fn run(
-        &self,
-        plan: &Plan,
-        machine: &ResolvedMachine,
-        policy: &str,
-        options: &RunOptions,
-        on_tick: &mut dyn FnMut(Progress),
-    ) -> Result<RunResult, RunError> {
-        crate::sim::Sim::run(self, plan, machine, policy, options, on_tick)
+        exec::run_named(self, plan, machine, policy, options, on_tick)
     }
 
     fn simulated(&self) -> bool {
-        true
+        E::SIMULATED
     }
 
     fn max_workers(&self) -> usize {
-        workload::MAX_SIM_WORKERS
+        E::MAX_WORKERS
     }
 }
 

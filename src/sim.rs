@@ -58,22 +58,6 @@ impl Sim {
         }
     }
 
-    /// Runs `plan` on `machine` under the policy named `policy`, in virtual time.
-    ///
-    /// # Errors
-    ///
-    /// No policy has that name.
-    pub fn run(
-        &self,
-        plan: &Plan,
-        machine: &ResolvedMachine,
-        policy: &str,
-        options: &RunOptions,
-        on_tick: &mut dyn FnMut(Progress),
-    ) -> Result<RunResult, RunError> {
-        crate::exec::run_named(self, plan, machine, policy, options, on_tick)
-    }
-
     /// Runs under the policy type `P`, which need not be registered.
     pub fn run_policy<P: Policy>(
         &self,
@@ -89,7 +73,11 @@ impl Sim {
     }
 }
 
+/// A simulator is an engine (`session::Engine`): a policy found by its name.
 impl crate::exec::PolicyEngine for Sim {
+    const SIMULATED: bool = true;
+    const MAX_WORKERS: usize = crate::workload::MAX_SIM_WORKERS;
+
     fn run_as<P: Policy>(
         &self,
         plan: &Plan,
@@ -894,7 +882,7 @@ impl<'w, 'a, P: Policy> Pusher<'w, 'a, P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Kind;
+    use crate::session::Engine;
     use crate::workload::{self, Overrides};
 
     fn session(text: &str, workers: usize) -> (Plan, ResolvedMachine) {
@@ -916,41 +904,15 @@ mod tests {
 
     #[test]
     fn every_policy_runs_each_attempt_once_and_adds_up() {
-        let (plan, machine) = session(SMALL, 3);
-        for info in schedlab_policies::ALL {
-            let options = RunOptions {
-                record: true,
-                ..RunOptions::default()
-            };
-            let sim = Sim::default();
-            let run = sim
-                .run(&plan, &machine, info.name, &options, &mut |_| {})
-                .expect("known");
-            assert!(!run.interrupted, "{}", info.name);
-            let report = crate::report::Report::new("small", "", &plan, &machine, &run);
-            let t = report.tasks;
-            assert_eq!(
-                t.completed + t.failed + t.cancelled,
-                t.total,
-                "{}",
-                info.name
-            );
+        let (_, _, runs) = crate::exec::tests::small_runs(&Sim::default(), SMALL);
+        for (run, report) in runs {
             assert_eq!(report.mode, "sim");
-            let attempts: u64 = run.workers.iter().map(|w| w.tasks).sum();
-            let runs = run
-                .timeline
-                .workers
-                .iter()
-                .flatten()
-                .filter(|e| e.kind == Kind::Run)
-                .count();
-            assert_eq!(runs as u64, attempts, "{}", info.name);
             for w in &report.workers {
                 assert_eq!(
                     w.busy_ns + w.idle_ns + w.overhead_ns,
                     report.makespan_ns,
                     "{}: worker {} adds up exactly",
-                    info.name,
+                    run.policy,
                     w.id
                 );
             }

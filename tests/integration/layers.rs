@@ -114,11 +114,15 @@ fn no_module_uses_one_above_it() {
             continue;
         };
         let text = std::fs::read_to_string(file).expect("readable");
-        // Tests may reach anywhere.
-        let code = text
-            .split("#[cfg(test)]\nmod tests")
-            .next()
-            .unwrap_or(&text);
+        // Tests may reach anywhere (a module's tests, shared with other tests or not).
+        let code = [
+            "#[cfg(test)]\nmod tests",
+            "#[cfg(test)]\npub(crate) mod tests",
+        ]
+        .iter()
+        .filter_map(|mark| text.find(mark))
+        .min()
+        .map_or(text.as_str(), |end| &text[..end]);
         for (line, used) in crate_paths(code) {
             match layer(&used) {
                 Some(theirs) if theirs <= own => {}
