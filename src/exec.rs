@@ -1103,9 +1103,9 @@ impl<P: Policy> Shared<'_, P> {
         if let Some(value) = result {
             st.checksum = st.checksum.wrapping_add(value);
         }
-        let after = self.deps.after_attempt(g, task, ok, t2);
-        let floor = self.deps.arrival_floor(g, index, real);
-        st.count_attempt(g, &task, wait, real, t2, floor, after.outcome);
+        let after = self
+            .deps
+            .end_attempt(st, task, (g, index), ok, wait, real, t2);
         self.policy.done(local, task);
         rec.event(
             t2,

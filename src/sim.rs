@@ -636,14 +636,13 @@ impl<'a, P: Policy> World<'a, P> {
         let task = a.task;
         let (g, index) = (a.g as usize, a.index);
         let ok = !self.plan.injects_fault(task.id, task.attempt);
-        let after = self.deps.after_attempt(g, task, ok, t2);
-        let floor = self.deps.arrival_floor(g, index, a.real);
         let core = &mut self.cores[w];
         core.st.busy_ns += t2 - core.since;
         core.since = t2;
         core.state = State::Looking;
-        core.st
-            .count_attempt(g, &task, a.wait, a.real, t2, floor, after.outcome);
+        let after = self
+            .deps
+            .end_attempt(&mut core.st, task, (g, index), ok, a.wait, a.real, t2);
         self.policy.done(&mut self.locals[w], task);
         self.event(
             w,

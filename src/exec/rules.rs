@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use schedlab_policies::Task;
 
-use super::Tally;
+use super::{Tally, WorkerStats};
 use crate::plan::{FibPlan, Plan};
 use crate::record::Outcome;
 
@@ -219,6 +219,27 @@ impl<'a> Deps<'a> {
                 }
             }
         }
+    }
+
+    /// An attempt of `task` (task `index` of group `g`) ended at `t`, completed if `ok`,
+    /// after waiting `wait` ns and running `real` ns of body: counts it in `st` and says what
+    /// follows (see [`Deps::after_attempt`]). Both engines end an attempt here.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub(crate) fn end_attempt(
+        &self,
+        st: &mut WorkerStats,
+        task: Task,
+        (g, index): (usize, u32),
+        ok: bool,
+        wait: u64,
+        real: u64,
+        t: u64,
+    ) -> AfterAttempt {
+        let after = self.after_attempt(g, task, ok, t);
+        let floor = self.arrival_floor(g, index, real);
+        st.count_attempt(g, &task, wait, real, t, floor, after.outcome);
+        after
     }
 
     /// An attempt of `task` (group `g`) ended at `t`, completed if `ok`: the fate of its task
