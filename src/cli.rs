@@ -369,32 +369,48 @@ struct ExecArgs {
 }
 
 impl ExecArgs {
-    /// The engine these flags choose.
-    fn engine(&self) -> Result<Arc<dyn Engine + Send + Sync>> {
-        Ok(match self.simulator()? {
-            Some(sim) => Arc::new(sim),
-            None => Arc::new(Threads),
+    /// The engine these flags choose; `recorded` is the recording `--costs-from` names,
+    /// loaded, with its path.
+    fn engine_with(
+        &self,
+        recorded: Option<(&crate::recording::Recording, &Path)>,
+    ) -> Result<Arc<dyn Engine + Send + Sync>> {
+        Ok(if self.sim {
+            Arc::new(simulator(self.cost_model.as_deref(), recorded)?)
+        } else {
+            Arc::new(Threads)
         })
     }
 
-    /// The simulator, with its cost model and task times, if --sim.
-    fn simulator(&self) -> Result<Option<Sim>> {
-        if !self.sim {
-            return Ok(None);
+    /// The engine these flags choose, loading the recording `--costs-from` names.
+    fn engine(&self) -> Result<Arc<dyn Engine + Send + Sync>> {
+        match &self.costs_from {
+            Some(path) => {
+                let recording = crate::recording::Recording::load(path)?;
+                self.engine_with(Some((&recording, path)))
+            }
+            None => self.engine_with(None),
         }
-        let model = match &self.cost_model {
-            Some(path) => CostModel::load(path)?,
-            None => CostModel::default(),
-        };
-        let mut sim = Sim::new(model);
-        if let Some(path) = &self.costs_from {
-            let recording = crate::recording::Recording::load(path)?;
-            warn_if_preempted(&recording, path);
-            sim.measured = Some(Arc::new(recording.task_times()));
-            sim.measured_from = Some(path.display().to_string());
-        }
-        Ok(Some(sim))
     }
+}
+
+/// The simulator with the costs of the model at `cost_model` (the defaults without one) and,
+/// given a recording of a real run, each task's time as it measured it.
+fn simulator(
+    cost_model: Option<&Path>,
+    recorded: Option<(&crate::recording::Recording, &Path)>,
+) -> Result<Sim> {
+    let model = match cost_model {
+        Some(path) => CostModel::load(path)?,
+        None => CostModel::default(),
+    };
+    let mut sim = Sim::new(model);
+    if let Some((recording, path)) = recorded {
+        warn_if_preempted(recording, path);
+        sim.measured = Some(Arc::new(recording.task_times()));
+        sim.measured_from = Some(path.display().to_string());
+    }
+    Ok(sim)
 }
 
 /// The workload `arg` names, with the command line's overrides, for `exec`'s engine; a
@@ -404,10 +420,15 @@ fn prepare_for(
     machine: &MachineArgs,
     exec: &ExecArgs,
 ) -> Result<(Session, Arc<dyn Engine + Send + Sync>)> {
-    let engine = exec.engine()?;
+    let recording = exec
+        .costs_from
+        .as_deref()
+        .map(crate::recording::Recording::load)
+        .transpose()?;
+    let recorded = recording.as_ref().zip(exec.costs_from.as_deref());
+    let engine = exec.engine_with(recorded)?;
     let p = Session::load_for(arg, &machine.overrides(), engine.as_ref())?;
-    if let Some(path) = &exec.costs_from {
-        let recording = crate::recording::Recording::load(path)?;
+    if let Some((recording, path)) = recorded {
         let (theirs, ours) = (&recording.loaded.workload.name, &p.loaded.workload.name);
         if theirs != ours || recording.plan.total != p.plan.total {
             bail!(
@@ -963,14 +984,10 @@ fn replay_simulated(args: &ReplayArgs) -> Result<ExitCode> {
         &[Named::new("the recording", &args.recording)],
         &args.outputs.named(),
     )?;
-    let model = match &args.cost_model {
-        Some(path) => CostModel::load(path)?,
-        None => CostModel::default(),
-    };
-    let mut sim = Sim::new(model);
-    warn_if_preempted(&recording, &args.recording);
-    sim.measured = Some(Arc::new(recording.task_times()));
-    sim.measured_from = Some(args.recording.display().to_string());
+    let sim = simulator(
+        args.cost_model.as_deref(),
+        Some((&recording, &args.recording)),
+    )?;
     let recorded = recording.report();
     let overrides = Overrides {
         workers: args.workers,
