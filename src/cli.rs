@@ -382,15 +382,18 @@ impl ExecArgs {
         })
     }
 
-    /// The engine these flags choose, loading the recording `--costs-from` names.
+    /// The engine these flags choose for a command that runs workloads of its own (the
+    /// tour's, the sweep's): a recording's task times fit only the workload it recorded.
     fn engine(&self) -> Result<Arc<dyn Engine + Send + Sync>> {
-        match &self.costs_from {
-            Some(path) => {
-                let recording = crate::recording::Recording::load(path)?;
-                self.engine_with(Some((&recording, path)))
-            }
-            None => self.engine_with(None),
+        if let Some(path) = &self.costs_from {
+            bail!(
+                "--costs-from {}: a recording's task times are those of the workload it recorded, so they go with a run or a compare of it (`schedlab --sim --costs-from {} --workload …`, or `schedlab replay {} --sim`), not with this command's own workloads",
+                path.display(),
+                path.display(),
+                path.display()
+            );
         }
+        self.engine_with(None)
     }
 }
 

@@ -332,6 +332,16 @@ fn bad_cost_models_are_refused_with_the_reason() {
         .output()
         .expect("runs");
     assert!(!out.status.success(), "--cost-model needs --sim");
+    // A recording's task times go with its own workload, not the tour's or a sweep's.
+    for command in [["tour", "--headless"], ["sweep", "--headless"]] {
+        let out = schedlab()
+            .args(command)
+            .args(["--sim", "--costs-from", "whatever.rec"])
+            .output()
+            .expect("runs");
+        assert!(!out.status.success(), "{command:?}");
+        assert!(stderr_of(&out).contains("recorded"), "{}", stderr_of(&out));
+    }
 }
 
 /// Every shipped workload on `workers` cores at full speed.
