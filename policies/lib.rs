@@ -39,6 +39,11 @@ pub struct Task {
     pub id: u32,
     /// Estimated time of the task body in µs on a speed-1.0 core (see the kernels' `estimate_us`).
     pub cost_us: f32,
+    /// The task's upward rank in µs at speed 1.0: its own cost plus the longest estimated
+    /// chain of tasks that wait for it, down to the end of the run. The executor fills it in
+    /// from the plan (the task graph, the groups' `after`, a fork-join tree's depth), so a
+    /// policy knows how urgent a task is without reading a clock.
+    pub rank_us: f32,
     /// Executor's: when the task became ready, in ns since the start (virtual time in a simulator).
     pub ready_at: u64,
     /// Executor's: when the task was released (it arrived, or the last of its dependencies

@@ -400,6 +400,9 @@ pub struct RunResult {
     pub interrupted: bool,
     /// Tasks in all.
     pub total: usize,
+    /// Each graph task's body time in ns at speed 1.0, its attempts added up, by graph task
+    /// (empty for a workload without a task graph): the critical path is computed from it.
+    pub task_ns: Vec<u64>,
     /// The recorded events, unless they were sent to [`RunOptions::events`].
     pub timeline: Timeline,
     /// The progress samples taken while the run went on (queue lengths every 10 ms).
@@ -713,6 +716,7 @@ pub fn run_policy<P: Policy>(
         workers: stats,
         released,
         total: plan.total,
+        task_ns: shared.deps.task_ns(),
         timeline,
         samples,
         cores: machine::cores(),
@@ -831,10 +835,12 @@ impl<P: Policy> Shared<'_, P> {
     fn make_ready(&self, task: Task, from: Option<&mut P::Local>, t: u64) -> Wake {
         let (g, index) = self.plan.locate(task.id);
         let cost_us = self.plan.cost_us(g, index, task.arg);
+        let rank_us = self.plan.rank_us(g, index, task.arg);
         self.policy.push(
             from,
             Task {
                 cost_us,
+                rank_us,
                 ready_at: t,
                 released_at: t,
                 ..task
@@ -842,16 +848,16 @@ impl<P: Policy> Shared<'_, P> {
         )
     }
 
-    /// `count` tasks of group `g` are finished (see [`Deps::finish`]).
+    /// `count` tasks of group `g` are finished, task `id` among them (see [`Deps::finish`]).
     fn finish(
         &self,
-        g: usize,
+        (g, id): (usize, u32),
         fate: Fate,
         count: usize,
         from: Option<&mut P::Local>,
         tally: &mut Tally,
     ) {
-        self.deps.finish(g, fate, count, from, tally, self);
+        self.deps.finish(g, id, fate, count, from, tally, self);
         self.flush_some(tally);
     }
 
@@ -1122,17 +1128,20 @@ impl<P: Policy> Shared<'_, P> {
             Then::Spawn(children) => {
                 let wakes = children.map(|child| self.policy.push(Some(&mut *local), child));
                 self.sleep.wake(wakes);
-                self.finish(g, Fate::Completed, 1, Some(local), &mut st.tally);
+                self.finish((g, id), Fate::Completed, 1, Some(local), &mut st.tally);
             }
-            Then::Finish(fate, count) => self.finish(g, fate, count, Some(local), &mut st.tally),
+            Then::Finish(fate, count) => {
+                self.finish((g, id), fate, count, Some(local), &mut st.tally)
+            }
             Then::Retry(retry) => {
                 let wake = self.policy.push(Some(local), retry);
                 self.sleep.wake([wake]);
             }
             Then::Fail(descendants) => {
-                self.finish(g, Fate::Failed, 1, Some(local), &mut st.tally);
+                self.finish((g, id), Fate::Failed, 1, Some(local), &mut st.tally);
                 if descendants > 0 {
-                    self.finish(g, Fate::Cancelled, descendants, Some(local), &mut st.tally);
+                    let tally = &mut st.tally;
+                    self.finish((g, id), Fate::Cancelled, descendants, Some(local), tally);
                 }
             }
         }
@@ -1150,7 +1159,7 @@ impl<P: Policy> Shared<'_, P> {
             let value = match &group.fib {
                 Some(fib) if fib.is_leaf(n) => kernels::fib(n),
                 Some(_) => 0,
-                None if group.jitter > 0.0 => {
+                None if group.jitter > 0.0 || group.graph => {
                     plan.kernel(g, index).run(plan.seed, u64::from(index))
                 }
                 None => group.kernel.run(plan.seed, u64::from(index)),

@@ -37,6 +37,84 @@ pub struct GroupPlan {
     pub cost_us: f32,
     /// Fork-join layout, for `Fib` groups.
     pub fib: Option<FibPlan>,
+    /// Whether the group is one kind of a task graph's tasks: each task has its own kernel,
+    /// cost and predecessors (see [`TaskGraph`]).
+    pub graph: bool,
+    /// Graph tasks that wait for this whole group.
+    pub task_dependents: Vec<u32>,
+    /// The longest estimated path, in µs, from the group's end to the end of the run: what
+    /// waits for it (groups, graph tasks) at the least.
+    pub tail_us: f32,
+    /// A task's upward rank (its cost plus [`GroupPlan::tail_us`]) for groups without jitter
+    /// or `Fib`.
+    pub rank_us: f32,
+}
+
+/// The tasks of a task graph, laid out kind by kind after the groups: graph task `l` is task
+/// `first + l`. Edges are kept both ways as compressed lists (`succ[succ_start[l]..
+/// succ_start[l + 1]]`), so that 100 000 tasks cost a few arrays, not 100 000 vectors.
+#[derive(Debug, Clone, Default)]
+pub struct TaskGraph {
+    /// The task id of graph task 0.
+    pub first: u32,
+    /// Each task's name.
+    pub names: Vec<String>,
+    /// Each task's kernel (a spin of its time, for a task given as a time).
+    pub kernels: Vec<Kernel>,
+    /// Whether each task's cost is a time (exact in a simulation) rather than a kernel's.
+    pub timed: Vec<bool>,
+    /// Each task's cost in µs at speed 1.0: its time, or its kernel's estimate.
+    pub cost_us: Vec<f64>,
+    /// Each task's upward rank in µs: its cost plus the longest ranked path below it.
+    pub rank_us: Vec<f32>,
+    /// Conditions before each task is ready: its predecessor tasks and the groups it waits for.
+    pub gates: Vec<u32>,
+    /// Successor lists.
+    pub succ_start: Vec<u32>,
+    pub succ: Vec<u32>,
+    /// Predecessor lists (tasks).
+    pub pred_start: Vec<u32>,
+    pub pred: Vec<u32>,
+    /// (task, group) for each group a task waits for.
+    pub waits: Vec<(u32, usize)>,
+    /// The file's task `i` is graph task `from_file[i]`.
+    pub from_file: Vec<u32>,
+    /// Graph task ids in an order where each comes after its predecessors.
+    pub order: Vec<u32>,
+}
+
+impl TaskGraph {
+    /// The tasks waiting for graph task `l`.
+    pub fn successors(&self, l: usize) -> &[u32] {
+        &self.succ[self.succ_start[l] as usize..self.succ_start[l + 1] as usize]
+    }
+
+    /// The tasks graph task `l` waits for.
+    pub fn predecessors(&self, l: usize) -> &[u32] {
+        &self.pred[self.pred_start[l] as usize..self.pred_start[l + 1] as usize]
+    }
+
+    /// Tasks in the graph.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether the graph has no task.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// Compressed lists from per-node lists: (starts, items).
+fn compress(lists: impl Iterator<Item = Vec<u32>>, nodes: usize) -> (Vec<u32>, Vec<u32>) {
+    let mut start = Vec::with_capacity(nodes + 1);
+    let mut items = Vec::new();
+    start.push(0);
+    for list in lists {
+        items.extend_from_slice(&list);
+        start.push(items.len() as u32);
+    }
+    (start, items)
 }
 
 /// The fork-join layout of a `Fib` group.
@@ -50,6 +128,8 @@ pub struct FibPlan {
     pub sizes: Vec<u32>,
     /// `cost_us[k]`: estimated cost of one node with `n = k`.
     pub cost_us: Vec<f32>,
+    /// `rank_us[k]`: the longest estimated chain from a node with `n = k` down to a leaf.
+    pub rank_us: Vec<f32>,
 }
 
 impl FibPlan {
@@ -71,6 +151,129 @@ impl FibPlan {
     }
 }
 
+impl GroupPlan {
+    /// The highest rank of the group's tasks (its roots', estimated without jitter).
+    fn top_rank_us(&self) -> f32 {
+        match &self.fib {
+            Some(fib) => fib.rank_us[fib.n as usize] + self.tail_us,
+            None => self.rank_us * (1.0 + self.jitter as f32),
+        }
+    }
+}
+
+impl TaskGraph {
+    /// Lays out the workload's (checked) task graph after `groups`, from task id `first`: one
+    /// group per kind, in the order kinds first appear, each kind's tasks in file order.
+    fn lay_out(
+        workload: &Workload,
+        by_name: &std::collections::HashMap<&str, usize>,
+        groups: &mut Vec<GroupPlan>,
+        first: u32,
+    ) -> TaskGraph {
+        let tasks = &workload.tasks;
+        let resolved = crate::workload::graph::resolve(tasks, by_name)
+            .expect("a loaded workload's graph is checked");
+        let unit = workload.unit_ns();
+        let mut kinds: Vec<(&str, Vec<usize>)> = Vec::new();
+        let mut kind_index: std::collections::HashMap<&str, usize> = Default::default();
+        for (i, t) in tasks.iter().enumerate() {
+            let k = *kind_index.entry(t.kind()).or_insert_with(|| {
+                kinds.push((t.kind(), Vec::new()));
+                kinds.len() - 1
+            });
+            kinds[k].1.push(i);
+        }
+        let mut from_file = vec![0u32; tasks.len()];
+        let mut file_order = Vec::with_capacity(tasks.len());
+        for (kind, members) in &kinds {
+            let at = file_order.len() as u32;
+            for (j, &i) in members.iter().enumerate() {
+                from_file[i] = at + j as u32;
+                file_order.push(i);
+            }
+            let cost = |i: usize| match tasks[i].time {
+                Some(time) => time * unit as f64 / 1e3,
+                None => tasks[i].kernel(unit).estimate_us(),
+            };
+            let mean = members.iter().map(|&i| cost(i)).sum::<f64>() / members.len() as f64;
+            groups.push(GroupPlan {
+                name: kind.to_string(),
+                kernel: tasks[members[0]].kernel(unit),
+                jitter: 0.0,
+                first: first + at,
+                roots: members.len(),
+                tree: 1,
+                after: Vec::new(),
+                dependents: Vec::new(),
+                timed: false,
+                cost_us: mean as f32,
+                fib: None,
+                graph: true,
+                task_dependents: Vec::new(),
+                tail_us: 0.0,
+                rank_us: 0.0,
+            });
+        }
+        let local = |i: usize| from_file[i];
+        let preds = file_order.iter().map(|&i| {
+            resolved.preds[i]
+                .iter()
+                .map(|&p| local(p as usize))
+                .collect()
+        });
+        let (pred_start, pred) = compress(preds, tasks.len());
+        let mut succ_lists: Vec<Vec<u32>> = vec![Vec::new(); tasks.len()];
+        for (l, &i) in file_order.iter().enumerate() {
+            for &p in &resolved.preds[i] {
+                succ_lists[local(p as usize) as usize].push(l as u32);
+            }
+        }
+        let (succ_start, succ) = compress(succ_lists.into_iter(), tasks.len());
+        let mut waits = Vec::new();
+        for (l, &i) in file_order.iter().enumerate() {
+            for &g in &resolved.groups[i] {
+                waits.push((l as u32, g));
+                groups[g].task_dependents.push(first + l as u32);
+            }
+        }
+        let gates = file_order
+            .iter()
+            .map(|&i| (resolved.preds[i].len() + resolved.groups[i].len()) as u32)
+            .collect();
+        let by_local: Vec<Vec<u32>> = (0..tasks.len())
+            .map(|l| pred[pred_start[l] as usize..pred_start[l + 1] as usize].to_vec())
+            .collect();
+        let order = crate::workload::graph::topological_order(&by_local);
+        let kernels: Vec<Kernel> = file_order.iter().map(|&i| tasks[i].kernel(unit)).collect();
+        TaskGraph {
+            first,
+            names: file_order.iter().map(|&i| tasks[i].name.clone()).collect(),
+            timed: file_order
+                .iter()
+                .map(|&i| tasks[i].time.is_some())
+                .collect(),
+            cost_us: file_order
+                .iter()
+                .zip(&kernels)
+                .map(|(&i, k)| match tasks[i].time {
+                    Some(time) => time * unit as f64 / 1e3,
+                    None => k.estimate_us(),
+                })
+                .collect(),
+            kernels,
+            rank_us: Vec::new(),
+            gates,
+            succ_start,
+            succ,
+            pred_start,
+            pred,
+            waits,
+            from_file,
+            order,
+        }
+    }
+}
+
 /// A workload compiled for a run.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -86,6 +289,23 @@ pub struct Plan {
     pub total: usize,
     /// Timed root arrivals: (ns after the start, task id), in time order.
     pub arrivals: Vec<(u64, u32)>,
+    /// The task graph, if the workload has one.
+    pub graph: Option<TaskGraph>,
+    /// A task graph's unit and where it came from, for the report.
+    pub source: Option<PlanSource>,
+}
+
+/// A task graph's time unit and origin, as its report states them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanSource {
+    /// What one unit of the graph's time is, in ns.
+    pub unit_ns: u64,
+    /// The imported file's format and path.
+    pub format: Option<(String, String)>,
+    /// The recorded real run's makespan, scaled by the unit.
+    pub recorded_makespan_ns: Option<u64>,
+    /// Its cores.
+    pub recorded_cores: Option<u64>,
 }
 
 /// A stream of 64-bit values from a few words: splitmix64's finaliser, for seeded per-task
@@ -118,14 +338,26 @@ impl Plan {
             let fib = match g.kernel {
                 Kernel::Fib { n, cutoff } => {
                     let sizes = (0..=n).map(|k| fib_tree_size(k, cutoff) as u32).collect();
-                    let cost_us = (0..=n)
+                    let cost_us: Vec<f32> = (0..=n)
                         .map(|k| Kernel::Fib { n: k, cutoff }.estimate_us() as f32)
                         .collect();
+                    // A node ends before its children are spawned: its chain is its own
+                    // cost and then its longer child's.
+                    let mut rank_us: Vec<f32> = Vec::with_capacity(cost_us.len());
+                    for k in 0..cost_us.len() {
+                        let below = if crate::kernels::fib::is_leaf(k as u32, cutoff) {
+                            0.0
+                        } else {
+                            rank_us[k - 1].max(rank_us[k - 2])
+                        };
+                        rank_us.push(cost_us[k] + below);
+                    }
                     Some(FibPlan {
                         n,
                         cutoff,
                         sizes,
                         cost_us,
+                        rank_us,
                     })
                 }
                 _ => None,
@@ -143,9 +375,16 @@ impl Plan {
                 timed: g.arrival != Arrival::AtStart,
                 cost_us: g.kernel.estimate_us() as f32,
                 fib,
+                graph: false,
+                task_dependents: Vec::new(),
+                tail_us: 0.0,
+                rank_us: 0.0,
             });
             next += g.count as u64 * u64::from(tree);
         }
+        let graph = (!workload.tasks.is_empty())
+            .then(|| TaskGraph::lay_out(workload, &by_name, &mut groups, next as u32));
+        next += workload.tasks.len() as u64;
         for g in 0..groups.len() {
             for i in 0..groups[g].after.len() {
                 let a = groups[g].after[i];
@@ -171,13 +410,90 @@ impl Plan {
             }
         }
         arrivals.sort_unstable();
-        Plan {
+        let mut plan = Plan {
             seed,
             panic_rate: workload.faults.panic_rate,
             max_retries: workload.faults.max_retries,
             groups,
             total: next as usize,
             arrivals,
+            graph,
+            source: (!workload.tasks.is_empty() || workload.source.is_some()).then(|| {
+                let unit_ns = workload.unit_ns();
+                let source = workload.source.as_ref();
+                PlanSource {
+                    unit_ns,
+                    format: source.map(|s| (s.format.clone(), s.file.clone())),
+                    recorded_makespan_ns: source
+                        .and_then(|s| s.recorded_makespan)
+                        .map(|units| (units * unit_ns as f64).round() as u64),
+                    recorded_cores: source.and_then(|s| s.recorded_cores),
+                }
+            }),
+        };
+        plan.rank();
+        plan
+    }
+
+    /// Every task's upward rank: graph tasks' from their successors, then each group's tail
+    /// (what waits for it) from the groups and graph tasks that wait for it, last first.
+    fn rank(&mut self) {
+        if let Some(graph) = &mut self.graph {
+            let mut rank = vec![0f32; graph.len()];
+            for &l in graph.order.iter().rev() {
+                let l = l as usize;
+                let below = graph
+                    .successors(l)
+                    .iter()
+                    .map(|&s| rank[s as usize])
+                    .fold(0.0, f32::max);
+                rank[l] = graph.cost_us[l] as f32 + below;
+            }
+            graph.rank_us = rank;
+        }
+        let order = crate::report::topological_order(self);
+        for &g in order.iter().rev() {
+            let group = &self.groups[g];
+            let graph = self.graph.as_ref();
+            let tail = group
+                .dependents
+                .iter()
+                .map(|&d| self.groups[d].top_rank_us())
+                .chain(
+                    group
+                        .task_dependents
+                        .iter()
+                        .map(|&id| graph.map_or(0.0, |gr| gr.rank_us[(id - gr.first) as usize])),
+                )
+                .fold(0.0, f32::max);
+            let group = &mut self.groups[g];
+            group.tail_us = tail;
+            group.rank_us = group.cost_us + tail;
+        }
+    }
+
+    /// The graph task behind task `id`, if it is one: its index in [`Plan::graph`].
+    #[inline]
+    pub fn graph_task(&self, id: u32) -> Option<usize> {
+        self.graph
+            .as_ref()
+            .and_then(|gr| id.checked_sub(gr.first))
+            .map(|l| l as usize)
+    }
+
+    /// A task's upward rank in µs: its estimated cost plus the longest estimated chain of
+    /// what waits for it; `n` is its `Fib` parameter.
+    #[inline]
+    pub fn rank_us(&self, g: usize, index: u32, n: u32) -> f32 {
+        let group = &self.groups[g];
+        if group.graph {
+            let graph = self.graph.as_ref().expect("a graph group has a graph");
+            return graph.rank_us[(group.first + index - graph.first) as usize];
+        }
+        match &group.fib {
+            Some(fib) => fib.rank_us[n as usize] + group.tail_us,
+            None if group.jitter > 0.0 => self.cost_us(g, index, n) + group.tail_us,
+            None => group.rank_us,
         }
     }
 
@@ -203,7 +519,9 @@ impl Plan {
     /// The kernel task `index` of group `g` runs (jitter applied).
     pub fn kernel(&self, g: usize, index: u32) -> Kernel {
         let group = &self.groups[g];
-        if group.jitter > 0.0 {
+        if let Some(graph) = self.graph.as_ref().filter(|_| group.graph) {
+            graph.kernels[(group.first + index - graph.first) as usize].clone()
+        } else if group.jitter > 0.0 {
             group.kernel.scaled(self.jitter_factor(g, index))
         } else {
             group.kernel.clone()
@@ -216,6 +534,10 @@ impl Plan {
         let group = &self.groups[g];
         match &group.fib {
             Some(fib) => fib.cost_us[n as usize],
+            None if group.graph => {
+                let graph = self.graph.as_ref().expect("a graph group has a graph");
+                graph.cost_us[(group.first + index - graph.first) as usize] as f32
+            }
             None if group.jitter > 0.0 => self.kernel(g, index).estimate_us() as f32,
             None => group.cost_us,
         }

@@ -50,8 +50,12 @@ pub struct Report {
     pub work_ns: u64,
     /// Longest chain of dependent tasks at speed 1.0, arrivals included (a lower bound).
     pub critical_path_ns: u64,
-    /// The groups along the critical path, first to last.
+    /// The groups along the critical path, first to last (for a task graph, the kinds).
     pub critical_groups: Vec<String>,
+    /// The graph tasks along the critical path, first to last, by name (a task graph only):
+    /// computed exactly over the tasks, each weighing what its attempts measured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub critical_tasks: Vec<String>,
     /// Work over span (`work_ns / critical_path_ns`): how many cores the run could keep busy
     /// at best.
     pub parallelism: f64,
@@ -96,6 +100,27 @@ pub struct Report {
     /// under the cost model) or `measured in PATH` (a recording of a real run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_costs: Option<String>,
+    /// What one unit of a task graph's time became, in ns (a workload with a task graph).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_unit_ns: Option<u64>,
+    /// The file an imported graph came from, and its format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceReport>,
+    /// How long the real run that an imported workflow recorded took, scaled by the unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_makespan_ns: Option<u64>,
+    /// On how many cores that recorded run ran, where the file says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_cores: Option<u64>,
+}
+
+/// Where an imported graph came from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SourceReport {
+    /// `stg`, `wfformat` or `dot`.
+    pub format: String,
+    /// The file it was imported from.
+    pub file: String,
 }
 
 /// The machine under a run, against its workers.
@@ -309,7 +334,8 @@ impl Report {
         let stats = run.group_stats(plan.groups.len());
         let wait = Times::merged(stats.iter().map(|g| &g.waits));
         let response = Times::merged(stats.iter().map(|g| &g.responses));
-        let (critical_path_ns, critical_groups, arrival_bound) = critical_path(plan, &stats);
+        let critical = critical_path(plan, &stats, &run.task_ns);
+        let (critical_path_ns, arrival_bound) = (critical.length_ns, critical.arrivals);
         let speed_sum: f64 = machine.speeds.iter().sum();
         let spread_work = (work_ns as f64 / speed_sum) as u64;
         let lower_bound_ns = spread_work.max(critical_path_ns);
@@ -338,7 +364,14 @@ impl Report {
             } else {
                 work_ns as f64 / critical_path_ns as f64
             },
-            critical_groups,
+            critical_groups: critical.groups,
+            critical_tasks: plan.graph.as_ref().map_or_else(Vec::new, |graph| {
+                critical
+                    .tasks
+                    .iter()
+                    .map(|&l| graph.names[l as usize].clone())
+                    .collect()
+            }),
             lower_bound_ns,
             efficiency: if makespan == 0 {
                 0.0
@@ -399,7 +432,17 @@ impl Report {
                         format!("measured in {from}")
                     })
             }),
+            ..Report::default()
         };
+        if let Some(source) = &plan.source {
+            report.time_unit_ns = Some(source.unit_ns);
+            report.source = source.format.as_ref().map(|(format, file)| SourceReport {
+                format: format.clone(),
+                file: file.clone(),
+            });
+            report.recorded_makespan_ns = source.recorded_makespan_ns;
+            report.recorded_cores = source.recorded_cores;
+        }
         report.utilisation = report.computed_utilisation();
         report.diagnostics = crate::diagnose::diagnose(&report.figures());
         report
@@ -707,13 +750,18 @@ impl Report {
 ///
 /// Groups form a DAG (checked when loading); the walk is iterative and visits every group and
 /// every `after` edge once, so a chain of 100 000 groups costs what 100 000 lines do.
-fn critical_path(plan: &Plan, stats: &[GroupStats]) -> (u64, Vec<String>, bool) {
+///
+/// A task graph's tasks are weighed one by one instead (what each task's attempts measured,
+/// `task_ns`), along its own edges and from the groups its tasks wait for: the exact longest
+/// chain of the graph as it ran.
+fn critical_path(plan: &Plan, stats: &[GroupStats], task_ns: &[u64]) -> CriticalPath {
     let own: Vec<(u64, u64)> = stats
         .iter()
         .enumerate()
         .map(|(g, s)| {
             let h = &s.bodies;
-            if h.is_empty() {
+            // A graph's kinds are weighed task by task below.
+            if h.is_empty() || plan.groups[g].graph {
                 return (0, 0);
             }
             let depth = plan.groups[g]
@@ -743,17 +791,144 @@ fn critical_path(plan: &Plan, stats: &[GroupStats]) -> (u64, Vec<String>, bool) 
             ((arrival_floor, None), true)
         };
     }
-    let Some((end, &(length, _))) = best.iter().enumerate().max_by_key(|(_, b)| b.0) else {
-        return (0, Vec::new(), false);
+    let group_chain = |end: usize| {
+        let mut chain = vec![plan.groups[end].name.clone()];
+        let mut at = end;
+        while let Some(prev) = best[at].1 {
+            chain.push(plan.groups[prev].name.clone());
+            at = prev;
+        }
+        chain.reverse();
+        chain
     };
-    let mut chain = vec![plan.groups[end].name.clone()];
-    let mut at = end;
-    while let Some(prev) = best[at].1 {
-        chain.push(plan.groups[prev].name.clone());
-        at = prev;
+    let by_groups = best
+        .iter()
+        .enumerate()
+        .filter(|&(g, _)| !plan.groups[g].graph)
+        .max_by_key(|(_, b)| b.0);
+    let graph_path = plan
+        .graph
+        .as_ref()
+        .filter(|_| !task_ns.is_empty())
+        .map(|graph| graph_critical_path(graph, task_ns, &best));
+    match (by_groups, graph_path) {
+        (_, Some(path)) if by_groups.is_none_or(|(_, b)| path.length_ns >= b.0) => {
+            let (from, arrivals) = match path.from_group {
+                Some(g) => (group_chain(g), arrived[g]),
+                None => (Vec::new(), false),
+            };
+            let mut groups = from;
+            for &l in &path.tasks {
+                let g = plan
+                    .locate(plan.graph.as_ref().map_or(0, |gr| gr.first) + l)
+                    .0;
+                if groups.last() != Some(&plan.groups[g].name) {
+                    groups.push(plan.groups[g].name.clone());
+                }
+            }
+            CriticalPath {
+                length_ns: path.length_ns,
+                groups,
+                tasks: path.tasks,
+                arrivals: arrivals && path.length_ns > 0,
+            }
+        }
+        (Some((end, &(length, _))), _) => CriticalPath {
+            length_ns: length,
+            groups: group_chain(end),
+            tasks: Vec::new(),
+            arrivals: arrived[end] && length > 0,
+        },
+        (None, _) => CriticalPath::default(),
     }
-    chain.reverse();
-    (length, chain, arrived[end] && length > 0)
+}
+
+/// The longest chain of dependent tasks and where it runs.
+#[derive(Debug, Clone, Default)]
+struct CriticalPath {
+    length_ns: u64,
+    /// The groups (or a graph's kinds) along it, first to last.
+    groups: Vec<String>,
+    /// The graph tasks along it, first to last.
+    tasks: Vec<u32>,
+    /// Whether it starts at an arrival.
+    arrivals: bool,
+}
+
+/// A task graph's longest chain as it ran, each task weighing its attempts' `task_ns`, from
+/// the groups its tasks wait for (their chains ending at `best`).
+struct GraphPath {
+    length_ns: u64,
+    tasks: Vec<u32>,
+    /// The group the chain comes from, if it starts after one.
+    from_group: Option<usize>,
+}
+
+fn graph_critical_path(
+    graph: &crate::plan::TaskGraph,
+    task_ns: &[u64],
+    best: &[(u64, Option<usize>)],
+) -> GraphPath {
+    #[derive(Clone, Copy)]
+    enum From {
+        Start,
+        Task(u32),
+        Group(usize),
+    }
+    let mut waits_at = 0;
+    let mut group_before = vec![(0u64, None); graph.len()];
+    // `waits` is sorted by task: the groups each task waits for.
+    while let Some(&(l, g)) = graph.waits.get(waits_at) {
+        if best[g].0 >= group_before[l as usize].0 {
+            group_before[l as usize] = (best[g].0, Some(g));
+        }
+        waits_at += 1;
+    }
+    let mut end = vec![(0u64, From::Start); graph.len()];
+    for &l in &graph.order {
+        let l = l as usize;
+        let mut start = match group_before[l] {
+            (at, Some(g)) => (at, From::Group(g)),
+            _ => (0, From::Start),
+        };
+        for &p in graph.predecessors(l) {
+            let at = end[p as usize].0;
+            // At a tie a task is the better story than a group.
+            if at > start.0 || (at == start.0 && !matches!(start.1, From::Task(_))) {
+                start = (at, From::Task(p));
+            }
+        }
+        end[l] = (start.0 + task_ns[l], start.1);
+    }
+    let Some((last, &(length_ns, _))) = end.iter().enumerate().max_by_key(|(_, e)| e.0) else {
+        return GraphPath {
+            length_ns: 0,
+            tasks: Vec::new(),
+            from_group: None,
+        };
+    };
+    let mut tasks = vec![last as u32];
+    let mut from_group = None;
+    let mut at = last;
+    loop {
+        match end[at].1 {
+            From::Task(p) => {
+                tasks.push(p);
+                at = p as usize;
+            }
+            From::Group(g) => {
+                from_group = Some(g);
+                break;
+            }
+            From::Start => break,
+        }
+    }
+    tasks.reverse();
+    GraphPath {
+        length_ns,
+        tasks,
+        from_group,
+    }
 }
 
 /// Speeds for a line of text: `1, 1, 0.5, 0.5`, or for many workers runs of equal ones,

@@ -103,6 +103,12 @@ struct TaskCosts<'a> {
     fib_ns: Vec<Vec<u64>>,
     /// Per group: the share of a body spent blocked.
     blocked: Vec<f64>,
+    /// Per graph task: its time exactly, or its kernel as measured (or estimated), in µs.
+    graph_us: Vec<f64>,
+    /// The same in whole ns.
+    graph_ns: Vec<u64>,
+    /// Per graph task: the share of its body spent blocked.
+    graph_blocked: Vec<f64>,
     measured: Option<Arc<Vec<f32>>>,
 }
 
@@ -128,9 +134,26 @@ impl<'a> TaskCosts<'a> {
                 None => Vec::new(),
             })
             .collect();
+        let graph = plan.graph.as_ref();
+        let graph_us: Vec<f64> = graph.map_or_else(Vec::new, |graph| {
+            (0..graph.len())
+                .map(|l| {
+                    if graph.timed[l] {
+                        graph.cost_us[l]
+                    } else {
+                        model.kernel_us(&graph.kernels[l])
+                    }
+                })
+                .collect()
+        });
         TaskCosts {
             plan,
             model,
+            graph_ns: graph_us.iter().map(|&us| ns_of_us(us)).collect(),
+            graph_us,
+            graph_blocked: graph.map_or_else(Vec::new, |graph| {
+                graph.kernels.iter().map(|k| k.blocked_share()).collect()
+            }),
             group_ns: group_us.iter().map(|&us| ns_of_us(us)).collect(),
             group_us,
             fib_ns: fib_us
@@ -153,6 +176,8 @@ impl<'a> TaskCosts<'a> {
         let group = &self.plan.groups[g];
         if group.fib.is_some() {
             self.fib_us[g][arg as usize]
+        } else if group.graph {
+            self.graph_us[self.graph_index(g, index)]
         } else if group.jitter > 0.0 {
             // The group's kernel as measured (or estimated), scaled as the estimate scales.
             let base = self.model.estimate_us(&group.kernel);
@@ -183,10 +208,31 @@ impl<'a> TaskCosts<'a> {
         let group = &self.plan.groups[g];
         if group.fib.is_some() {
             self.fib_ns[g][arg as usize]
+        } else if group.graph {
+            self.graph_ns[self.graph_index(g, index)]
         } else if group.jitter > 0.0 {
             ns_of_us(self.estimate_us(g, index, arg))
         } else {
             self.group_ns[g]
+        }
+    }
+}
+
+impl TaskCosts<'_> {
+    /// Task `index` of graph group `g`'s place in the graph.
+    #[inline]
+    fn graph_index(&self, g: usize, index: u32) -> usize {
+        let first = self.plan.graph.as_ref().map_or(0, |graph| graph.first);
+        (self.plan.groups[g].first + index - first) as usize
+    }
+
+    /// The share of task `index` of group `g`'s body spent blocked.
+    #[inline]
+    fn blocked_share(&self, g: usize, index: u32) -> f64 {
+        if self.plan.groups[g].graph {
+            self.graph_blocked[self.graph_index(g, index)]
+        } else {
+            self.blocked[g]
         }
     }
 }
@@ -320,10 +366,12 @@ impl<P: Policy> Release<P::Local> for Pusher<'_, '_, P> {
     fn ready(&self, task: Task, from: Option<&mut P::Local>, t: u64) {
         let (g, index) = self.costs.plan.locate(task.id);
         let cost_us = self.costs.estimate_us(g, index, task.arg) as f32;
+        let rank_us = self.costs.plan.rank_us(g, index, task.arg);
         let wake = self.policy.push(
             from,
             Task {
                 cost_us,
+                rank_us,
                 ready_at: t,
                 released_at: t,
                 ..task
@@ -602,7 +650,7 @@ impl<'a, P: Policy> World<'a, P> {
         } else {
             (real as f64 / core.speed).round() as u64
         };
-        let share = self.costs.blocked[g];
+        let share = self.costs.blocked_share(g, index);
         let blocked = if share == 0.0 {
             0
         } else {
@@ -674,19 +722,33 @@ impl<'a, P: Policy> World<'a, P> {
                     pusher.push(Some(&mut *local), Task { cost_us, ..child });
                 }
                 self.deps
-                    .finish(g, Fate::Completed, 1, Some(local), tally, &pusher);
+                    .finish(g, task.id, Fate::Completed, 1, Some(local), tally, &pusher);
             }
             Then::Finish(fate, count) => {
                 self.deps
-                    .finish(g, fate, count, Some(local), tally, &pusher);
+                    .finish(g, task.id, fate, count, Some(local), tally, &pusher);
             }
             Then::Retry(retry) => pusher.push(Some(local), retry),
             Then::Fail(descendants) => {
-                self.deps
-                    .finish(g, Fate::Failed, 1, Some(&mut *local), &mut *tally, &pusher);
+                self.deps.finish(
+                    g,
+                    task.id,
+                    Fate::Failed,
+                    1,
+                    Some(&mut *local),
+                    &mut *tally,
+                    &pusher,
+                );
                 if descendants > 0 {
-                    self.deps
-                        .finish(g, Fate::Cancelled, descendants, Some(local), tally, &pusher);
+                    self.deps.finish(
+                        g,
+                        task.id,
+                        Fate::Cancelled,
+                        descendants,
+                        Some(local),
+                        tally,
+                        &pusher,
+                    );
                 }
             }
         }
@@ -827,6 +889,7 @@ impl<'a, P: Policy> World<'a, P> {
             released: self.released,
             interrupted: self.interrupted,
             total: self.plan.total,
+            task_ns: self.deps.task_ns(),
             timeline,
             samples: self.samples,
             cores: workers,

@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::kernels::Kernel;
 
+pub mod graph;
 mod messages;
+pub use graph::{GraphSource, GraphTask};
 pub use messages::fields_of;
 
 /// Most tasks a workload may hold in all, those spawned by `Fib` included.
@@ -53,8 +55,20 @@ pub struct Workload {
     /// Fault injection.
     #[serde(default)]
     pub faults: Faults,
-    /// The tasks.
+    /// The tasks, group by group (may be empty when `tasks` holds a graph).
+    #[serde(default)]
     pub groups: Vec<Group>,
+    /// Tasks of a task graph, each with its own cost and predecessors, beside or instead of
+    /// groups (see [`graph`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<GraphTask>,
+    /// What one unit of a graph task's `time` is, in ns (default [`graph::DEFAULT_UNIT_NS`],
+    /// 1 ms); `--unit` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_unit_ns: Option<u64>,
+    /// Where an imported graph came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<GraphSource>,
 }
 
 /// The cores a run uses, as written (both fields optional).
@@ -343,10 +357,14 @@ type CheckError = (Option<(String, usize)>, String);
 fn check(w: &Workload) -> Result<(), CheckError> {
     let plain = |message: String| (None, message);
     name_problem(&w.name).map_or(Ok(()), |problem| Err(plain(format!("`name` {problem}"))))?;
-    if w.groups.is_empty() {
+    if w.groups.is_empty() && w.tasks.is_empty() {
         return Err(plain(
-            "`groups` is empty: a workload needs at least one group".into(),
+            "`groups` is empty: a workload needs at least one group (or a task graph in `tasks`)"
+                .into(),
         ));
+    }
+    if w.time_unit_ns == Some(0) {
+        return Err(plain("`time_unit_ns` must be at least 1".into()));
     }
     if !(0.0..=1.0).contains(&w.faults.panic_rate) {
         return Err(plain(format!(
@@ -448,6 +466,35 @@ fn check(w: &Workload) -> Result<(), CheckError> {
             ),
         ));
     }
+    if !w.tasks.is_empty() {
+        graph::resolve(&w.tasks, &index).map_err(|(task, message)| (Some((task, 0)), message))?;
+        if let Some(t) = w.tasks.iter().find(|t| index.contains_key(t.kind())) {
+            return Err((
+                Some((t.name.clone(), 0)),
+                format!(
+                    "task \"{}\": its kind \"{}\" is also a group's name; kinds and groups are shown side by side, so give it another `kind`",
+                    t.name,
+                    t.kind()
+                ),
+            ));
+        }
+        let unit = w.unit_ns();
+        if let Some(t) = w
+            .tasks
+            .iter()
+            .find(|t| t.time.is_some_and(|time| time * unit as f64 / 1e3 > 3.6e9))
+        {
+            return Err((
+                Some((t.name.clone(), 0)),
+                format!(
+                    "task \"{}\": a `time` of {} units of {} is over an hour",
+                    t.name,
+                    t.time.unwrap_or(0.0),
+                    fmt_duration(std::time::Duration::from_nanos(unit))
+                ),
+            ));
+        }
+    }
     let total = total_tasks(w);
     if total > MAX_TASKS {
         return Err(plain(format!(
@@ -533,7 +580,7 @@ pub fn total_tasks(w: &Workload) -> u64 {
     w.groups
         .iter()
         .map(|g| (g.count as u64).saturating_mul(tasks_per_root(&g.kernel)))
-        .fold(0, u64::saturating_add)
+        .fold(w.tasks.len() as u64, u64::saturating_add)
 }
 
 /// Tasks one root task of this kernel amounts to: 1, or the whole `Fib` call tree.
@@ -564,7 +611,21 @@ impl Workload {
                 arrival: Arrival::AtStart,
                 jitter: 0.0,
             }],
+            tasks: Vec::new(),
+            time_unit_ns: None,
+            source: None,
         }
+    }
+
+    /// What one unit of a graph task's `time` is, in ns.
+    pub fn unit_ns(&self) -> u64 {
+        self.time_unit_ns.unwrap_or(graph::DEFAULT_UNIT_NS)
+    }
+
+    /// The kernel each graph task runs, in the order written.
+    pub fn task_kernels(&self) -> impl Iterator<Item = Kernel> + '_ {
+        let unit = self.unit_ns();
+        self.tasks.iter().map(move |t| t.kernel(unit))
     }
 
     /// The machine after applying `overrides` to the file's; checks it.
@@ -631,6 +692,22 @@ impl Workload {
                 .memory_bytes()
                 .saturating_mul(at_once.min(g.count as u64))
         };
+        // Graph tasks run at most one per worker at once too; the largest stands for them all.
+        let largest_task = self
+            .task_kernels()
+            .map(|k| k.memory_bytes())
+            .max()
+            .unwrap_or(0)
+            .saturating_mul(at_once.min(self.tasks.len() as u64));
+        if largest_task.saturating_add(executor) > MAX_CONCURRENT_BYTES {
+            return Err(format!(
+                "tasks: {} workers running the largest graph task at once would need about {} MiB, and the executor about {} MiB: more than the {} MiB allowed",
+                at_once.min(self.tasks.len() as u64),
+                largest_task >> 20,
+                executor >> 20,
+                MAX_CONCURRENT_BYTES >> 20
+            ));
+        }
         if let Some(g) = self
             .groups
             .iter()
@@ -697,10 +774,13 @@ impl Workload {
     pub fn executor_bytes(&self, workers: usize) -> u64 {
         const PER_TASK: u64 = 64;
         const PER_GROUP: u64 = 1024;
+        const PER_GRAPH_TASK: u64 = 256;
         const PER_WORKER: u64 = 256 << 10;
         total_tasks(self)
             .saturating_mul(PER_TASK)
             .saturating_add((self.groups.len() as u64).saturating_mul(PER_GROUP))
+            // A graph task's plan: its name, cost, kernel and edges.
+            .saturating_add((self.tasks.len() as u64).saturating_mul(PER_GRAPH_TASK))
             .saturating_add((workers as u64).saturating_mul(PER_WORKER))
     }
 
@@ -719,6 +799,7 @@ impl Workload {
                 }
                 ref kernel => Some(kernel.scaled(1.0 - g.jitter).estimate_us()),
             })
+            .chain(self.task_kernels().map(|k| k.estimate_us()))
             .map(|us| us.max(MIN_BODY_US))
             .min_by(f64::total_cmp)
     }
@@ -756,6 +837,9 @@ impl Workload {
                 Arrival::Poisson { per_sec } => count / per_sec * 1e6,
             });
         }
+        for kernel in self.task_kernels() {
+            work_us += kernel.estimate_us() * self.expected_attempts();
+        }
         // A task's attempts run one after another, so the longest task, retried as often as
         // the faults make it, bounds the run too, even on the fastest core.
         let fastest = machine
@@ -770,6 +854,7 @@ impl Workload {
                 Kernel::Fib { .. } => 0.0,
                 ref kernel => kernel.scaled(1.0 + g.jitter).estimate_us(),
             })
+            .chain(self.task_kernels().map(|k| k.estimate_us()))
             .fold(0.0, f64::max)
             * self.expected_attempts()
             / fastest;

@@ -12,7 +12,7 @@
 //! atomics; the simulator follows them from one thread, where the same atomics are merely
 //! uncontended. Neither engine keeps a copy of them.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use schedlab_policies::Task;
 
@@ -59,6 +59,10 @@ pub(crate) struct Deps<'a> {
     groups: Vec<GroupState>,
     /// Per group, the arrival time of each root, for groups that arrive over time.
     arrival_ns: Vec<Vec<u64>>,
+    /// Per graph task: a predecessor did not complete, so it is cancelled instead of run.
+    task_doomed: Vec<AtomicBool>,
+    /// Per graph task: the body time of its attempts, added up (for the critical path).
+    task_ns: Vec<AtomicU64>,
 }
 
 impl<'a> Deps<'a> {
@@ -68,10 +72,20 @@ impl<'a> Deps<'a> {
             .groups
             .iter()
             .map(|g| GroupState {
-                gates: {
-                    let gate = u32::from(g.timed) + u32::from(!g.after.is_empty());
-                    let gated = if gate > 0 { g.roots } else { 0 };
-                    (0..gated).map(|_| AtomicU32::new(gate)).collect()
+                gates: match &plan.graph {
+                    // Each task of a graph's kind waits for its own predecessors.
+                    Some(graph) if g.graph => {
+                        let at = (g.first - graph.first) as usize;
+                        graph.gates[at..at + g.roots]
+                            .iter()
+                            .map(|&gate| AtomicU32::new(gate))
+                            .collect()
+                    }
+                    _ => {
+                        let gate = u32::from(g.timed) + u32::from(!g.after.is_empty());
+                        let gated = if gate > 0 { g.roots } else { 0 };
+                        (0..gated).map(|_| AtomicU32::new(gate)).collect()
+                    }
                 },
                 remaining: AtomicUsize::new(g.roots * g.tree as usize),
                 blockers: AtomicUsize::new(g.after.len()),
@@ -93,21 +107,40 @@ impl<'a> Deps<'a> {
             let (g, index) = plan.locate(id);
             arrival_ns[g][(index / plan.groups[g].tree) as usize] = at;
         }
+        let graph_tasks = plan.graph.as_ref().map_or(0, |graph| graph.len());
         Deps {
             plan,
             groups,
             arrival_ns,
+            task_doomed: (0..graph_tasks).map(|_| AtomicBool::new(false)).collect(),
+            task_ns: (0..graph_tasks).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
-    /// The root tasks ready at the start: their groups neither arrive over time nor wait.
+    /// The root tasks ready at the start: their groups neither arrive over time nor wait, or
+    /// (in a task graph) they wait for nothing.
     pub(crate) fn initial(&self) -> impl Iterator<Item = Task> + '_ {
         self.plan
             .groups
             .iter()
             .enumerate()
             .filter(|(_, g)| !g.timed && g.after.is_empty())
-            .flat_map(move |(g, _)| self.plan.roots(g).map(move |id| self.root_task(g, id)))
+            .flat_map(move |(g, group)| {
+                let gates = &self.groups[g].gates;
+                self.plan
+                    .roots(g)
+                    .enumerate()
+                    .filter(move |&(i, _)| !group.graph || gates[i].load(Ordering::Relaxed) == 0)
+                    .map(move |(_, id)| self.root_task(g, id))
+            })
+    }
+
+    /// Each graph task's body time, its attempts added up, by graph task (empty without one).
+    pub(crate) fn task_ns(&self) -> Vec<u64> {
+        self.task_ns
+            .iter()
+            .map(|ns| ns.load(Ordering::Acquire))
+            .collect()
     }
 
     /// Root task `id` of group `g`, as first made ready (cost, ready and release times unset).
@@ -156,19 +189,87 @@ impl<'a> Deps<'a> {
         if self.groups[g].gates[root].fetch_sub(1, Ordering::AcqRel) != 1 {
             return;
         }
-        if self.groups[g].doomed.load(Ordering::Acquire) {
+        let task_doomed = || {
+            self.plan
+                .graph_task(id)
+                .is_some_and(|l| self.task_doomed[l].load(Ordering::Acquire))
+        };
+        if self.groups[g].doomed.load(Ordering::Acquire) || task_doomed() {
             // Its whole call tree, for Fib: none of it will ever run.
             let tree = self.plan.groups[g].tree as usize;
-            self.finish(g, Fate::Cancelled, tree, from, tally, release);
+            self.finish(g, id, Fate::Cancelled, tree, from, tally, release);
         } else {
             let t = t.unwrap_or_else(|| release.now());
             release.ready(self.root_task(g, id), from, t);
         }
     }
 
-    /// `count` tasks of group `g` are finished; they are added to `tally` (and to its
-    /// `pending`, which the caller subtracts from the run's unfinished tasks).
+    /// `count` tasks of group `g` are finished, `id` among them; they are added to `tally`
+    /// (and to its `pending`, which the caller subtracts from the run's unfinished tasks). A
+    /// graph task's end releases (or, if it did not complete, cancels) its successors.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn finish<L>(
+        &self,
+        g: usize,
+        id: u32,
+        fate: Fate,
+        count: usize,
+        mut from: Option<&mut L>,
+        tally: &mut Tally,
+        release: &impl Release<L>,
+    ) {
+        self.count_finished(g, fate, count, from.as_deref_mut(), tally, release);
+        if let Some(l) = self.plan.graph_task(id) {
+            self.release_successors(l, fate != Fate::Completed, from, tally, release);
+        }
+    }
+
+    /// Graph task `l` is finished: each successor has one condition fewer, and is doomed if
+    /// `l` did not complete. A doomed successor whose last condition goes is cancelled, and its
+    /// own successors with it, from a work list rather than by recursion, so that a chain of
+    /// 100 000 cancelled tasks needs no deeper stack than one.
+    fn release_successors<L>(
+        &self,
+        l: usize,
+        failed: bool,
+        mut from: Option<&mut L>,
+        tally: &mut Tally,
+        release: &impl Release<L>,
+    ) {
+        let graph = self.plan.graph.as_ref().expect("a graph task has a graph");
+        if graph.successors(l).is_empty() {
+            return;
+        }
+        let mut now = None;
+        let mut cancelled: Vec<u32> = Vec::new();
+        let mut next = Some((l as u32, failed));
+        while let Some((l, failed)) = next.take().or_else(|| cancelled.pop().map(|s| (s, true))) {
+            for &s in graph.successors(l as usize) {
+                let id = graph.first + s;
+                if failed {
+                    self.task_doomed[s as usize].store(true, Ordering::Release);
+                }
+                let (g, index) = self.plan.locate(id);
+                // AcqRel: the last opener sees every doom stored before its decrement.
+                if self.groups[g].gates[index as usize].fetch_sub(1, Ordering::AcqRel) != 1 {
+                    continue;
+                }
+                if self.task_doomed[s as usize].load(Ordering::Acquire)
+                    || self.groups[g].doomed.load(Ordering::Acquire)
+                {
+                    self.count_finished(g, Fate::Cancelled, 1, from.as_deref_mut(), tally, release);
+                    cancelled.push(s);
+                } else {
+                    // Read after the decisive decrement (see `open_gate`), once per finish.
+                    let t = *now.get_or_insert_with(|| release.now());
+                    release.ready(self.root_task(g, id), from.as_deref_mut(), t);
+                }
+            }
+        }
+    }
+
+    /// `count` tasks of group `g` are finished: the group's own count (see [`Deps::finish`]).
+    fn count_finished<L>(
         &self,
         g: usize,
         fate: Fate,
@@ -184,7 +285,8 @@ impl<'a> Deps<'a> {
         }
         tally.pending += count;
         let state = &self.groups[g];
-        if !self.plan.groups[g].dependents.is_empty() {
+        let group = &self.plan.groups[g];
+        if !group.dependents.is_empty() || !group.task_dependents.is_empty() {
             if fate != Fate::Completed {
                 state.failed.store(true, Ordering::Release);
             }
@@ -204,6 +306,13 @@ impl<'a> Deps<'a> {
         release: &impl Release<L>,
     ) {
         let failed = self.groups[g].failed.load(Ordering::Acquire);
+        // Graph tasks that wait for the whole group: one condition each.
+        for &id in &self.plan.groups[g].task_dependents {
+            if let (true, Some(l)) = (failed, self.plan.graph_task(id)) {
+                self.task_doomed[l].store(true, Ordering::Release);
+            }
+            self.open_gate(id, from.as_deref_mut(), tally, None, release);
+        }
         for &d in &self.plan.groups[g].dependents {
             let dependent = &self.groups[d];
             if failed {
@@ -238,6 +347,10 @@ impl<'a> Deps<'a> {
     ) -> AfterAttempt {
         let after = self.after_attempt(g, task, ok, t);
         let floor = self.arrival_floor(g, index, real);
+        if let Some(l) = self.plan.graph_task(task.id) {
+            // Only this task's attempts touch its entry, one after another.
+            self.task_ns[l].fetch_add(real, Ordering::Relaxed);
+        }
         st.count_attempt(g, &task, wait, real, t, floor, after.outcome);
         after
     }
@@ -316,6 +429,8 @@ fn children(fib: &FibPlan, task: Task, t: u64) -> [Task; 2] {
         arg: n - 1,
         attempt: 1,
         cost_us: fib.cost_us[n as usize - 1],
+        // A spawned node's chain below it; what waits for its group adds the same to all.
+        rank_us: fib.rank_us[n as usize - 1] + (task.rank_us - fib.rank_us[n as usize]),
         ready_at: t,
         released_at: t,
     };
@@ -323,6 +438,7 @@ fn children(fib: &FibPlan, task: Task, t: u64) -> [Task; 2] {
         id: left.id + fib.sizes[n as usize - 1],
         arg: n - 2,
         cost_us: fib.cost_us[n as usize - 2],
+        rank_us: fib.rank_us[n as usize - 2] + (task.rank_us - fib.rank_us[n as usize]),
         ..left
     };
     [right, left]

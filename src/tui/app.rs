@@ -1044,6 +1044,7 @@ mod tests {
             released: crate::exec::Tally::default(),
             interrupted: false,
             total: 3,
+            task_ns: Vec::new(),
             timeline: crate::record::Timeline::new(0),
             samples: Vec::new(),
             cores: 2,

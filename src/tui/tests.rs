@@ -229,6 +229,7 @@ fn result(app: &App, scale: u64) -> RunResult {
         released: Tally::default(),
         interrupted: false,
         total: app.plan.total,
+        task_ns: Vec::new(),
         timeline: Timeline::new(0),
         samples: Vec::new(),
         cores: 2,
