@@ -14,12 +14,17 @@
 //! line below and its type to the `registry!` list.
 #![forbid(unsafe_code)]
 
+mod cp;
 mod fifo;
+mod heft;
 mod hetero;
+mod ranked;
 mod rr;
 mod steal;
 
+pub use cp::CriticalPathFirst;
 pub use fifo::Fifo;
+pub use heft::Heft;
 pub use hetero::Hetero;
 pub use rr::RoundRobin;
 pub use steal::WorkStealing;
@@ -200,7 +205,14 @@ macro_rules! registry {
     };
 }
 
-registry!(Fifo, RoundRobin, WorkStealing, Hetero);
+registry!(
+    Fifo,
+    RoundRobin,
+    WorkStealing,
+    Hetero,
+    Heft,
+    CriticalPathFirst
+);
 
 /// Finds the registered policy for `name`, aliases included.
 pub fn find(name: &str) -> Option<&'static PolicyInfo> {

@@ -254,3 +254,72 @@ fn hetero_slow_core_never_steals_from_a_fast_one() {
     assert_eq!(stolen.task.map(|t| t.id), Some(2));
     assert_eq!(stolen.victim, Some(1));
 }
+
+/// A task with a cost and an upward rank.
+fn ranked(id: u32, cost_us: f32, rank_us: f32) -> Task {
+    Task {
+        rank_us,
+        ..Task::new(id, cost_us)
+    }
+}
+
+#[test]
+fn critical_path_first_runs_the_highest_rank_first_and_ties_in_ready_order() {
+    let cp = CriticalPathFirst::new(&machine(&[1.0, 1.0]));
+    let mut me = cp.local(0);
+    for (id, rank) in [(0, 5.0), (1, 50.0), (2, 5.0), (3, 20.0)] {
+        assert_eq!(cp.push(None, ranked(id, 1.0, rank)), Wake::Any);
+    }
+    assert_eq!(cp.queued_shared(), 4);
+    let order: Vec<u32> = std::iter::from_fn(|| cp.take(&mut me).map(|t| t.id)).collect();
+    assert_eq!(order, vec![1, 3, 0, 2]);
+    assert_eq!(cp.queued_shared(), 0);
+}
+
+#[test]
+fn heft_on_identical_cores_is_critical_path_first() {
+    let h = Heft::new(&machine(&[1.0, 1.0, 1.0]));
+    let mut me = h.local(1);
+    let mut other = h.local(0);
+    // Another worker is busy: a free one still takes the top task, since it finishes it first.
+    h.push(None, ranked(9, 100.0, 100.0));
+    let busy = h.take(&mut other).unwrap();
+    for (id, rank) in [(0, 5.0), (1, 50.0), (2, 20.0)] {
+        h.push(None, ranked(id, 10.0, rank));
+    }
+    let order: Vec<u32> = std::iter::from_fn(|| {
+        h.take(&mut me).map(|t| {
+            h.done(&mut me, t);
+            t.id
+        })
+    })
+    .collect();
+    assert_eq!(order, vec![1, 2, 0]);
+    h.done(&mut other, busy);
+}
+
+#[test]
+fn heft_leaves_a_long_task_to_a_busy_fast_core_and_takes_the_next() {
+    // One fast core and one four times slower.
+    let h = Heft::new(&machine(&[1.0, 0.25]));
+    let mut fast = h.local(0);
+    let mut slow = h.local(1);
+    // Both free: the first task wakes the fast core, the second the slow one.
+    assert_eq!(h.push(None, ranked(0, 10.0, 1000.0)), Wake::Worker(0));
+    let running = h.take(&mut fast).unwrap();
+    assert_eq!(running.id, 0);
+    // The fast core is busy with 10 µs. A 100 µs task takes the slow core 400 µs, the fast one
+    // 110 µs after its current task: left to the fast core. A 1 µs task takes the slow core
+    // 4 µs, sooner than the fast core's 11: the slow core takes it though its rank is lower.
+    h.push(None, ranked(1, 100.0, 500.0));
+    h.push(None, ranked(2, 1.0, 1.0));
+    assert_eq!(h.take(&mut slow).map(|t| t.id), Some(2));
+    h.done(&mut slow, ranked(2, 1.0, 1.0));
+    assert_eq!(
+        h.take(&mut slow),
+        None,
+        "the long task waits for the fast core"
+    );
+    h.done(&mut fast, running);
+    assert_eq!(h.take(&mut fast).map(|t| t.id), Some(1));
+}

@@ -846,8 +846,11 @@ mod tests {
         a.apply(Action::Policy(0));
         assert_eq!(a.queued_runs, vec!["fifo"]);
         a.apply(Action::CompareAll);
-        assert_eq!(a.queued_runs, vec!["fifo", "rr", "steal", "hetero"]);
-        assert_eq!(a.compare, Some(1..5));
+        assert_eq!(
+            a.queued_runs,
+            vec!["fifo", "rr", "steal", "hetero", "heft", "cp"]
+        );
+        assert_eq!(a.compare, Some(1..7));
     }
 
     #[test]

@@ -388,7 +388,7 @@ fn compare_view_stacks_every_policy() {
     let mut app = app_with(&workers(2), "steal");
     play_finished(&mut app, 10);
     app.apply(Action::CompareAll);
-    assert_eq!(app.compare, Some(1..5));
+    assert_eq!(app.compare, Some(1..7));
     play_finished(&mut app, 12);
     play_finished(&mut app, 15);
     // The third compared run is still going on; the fourth has not started.
