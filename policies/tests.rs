@@ -266,12 +266,11 @@ fn ranked(id: u32, cost_us: f32, rank_us: f32) -> Task {
 #[test]
 fn critical_path_first_runs_the_highest_rank_first_and_ties_in_ready_order() {
     let cp = CriticalPathFirst::new(&machine(&[1.0, 1.0]));
-    let mut me = cp.local(0);
     for (id, rank) in [(0, 5.0), (1, 50.0), (2, 5.0), (3, 20.0)] {
         assert_eq!(cp.push(None, ranked(id, 1.0, rank)), Wake::Any);
     }
     assert_eq!(cp.queued_shared(), 4);
-    let order: Vec<u32> = std::iter::from_fn(|| cp.take(&mut me).map(|t| t.id)).collect();
+    let order: Vec<u32> = std::iter::from_fn(|| cp.take(&mut ()).map(|t| t.id)).collect();
     assert_eq!(order, vec![1, 3, 0, 2]);
     assert_eq!(cp.queued_shared(), 0);
 }
