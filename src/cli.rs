@@ -345,6 +345,11 @@ struct MachineArgs {
     /// Seed of every random choice (overrides the workload's).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// What one unit of a task graph's time becomes (e.g. 1ms, 250us, 1s; one second for a
+    /// WfFormat workflow): its tasks run as calibrated spins that long, or take exactly that
+    /// long with --sim. Default: the workload's, or 1ms.
+    #[arg(long, value_name = "DURATION", value_parser = crate::sweep::parse_duration)]
+    unit: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -455,6 +460,7 @@ impl MachineArgs {
             workers: self.workers,
             speeds: self.speeds.clone(),
             seed: self.seed,
+            unit_ns: self.unit,
         }
     }
 }
@@ -999,6 +1005,7 @@ fn replay_simulated(args: &ReplayArgs) -> Result<ExitCode> {
             _ => Some(recording.machine.speeds.clone()),
         },
         seed: Some(recorded.seed),
+        unit_ns: None,
     };
     let p = Session::of_for(recording.loaded.clone(), &overrides, &sim)?;
     let policy = args

@@ -111,7 +111,22 @@ impl Session {
     /// # Errors
     ///
     /// The overrides do not fit the workload or the engine.
-    pub fn of_for(loaded: Loaded, overrides: &Overrides, engine: &dyn Engine) -> Result<Session> {
+    pub fn of_for(
+        mut loaded: Loaded,
+        overrides: &Overrides,
+        engine: &dyn Engine,
+    ) -> Result<Session> {
+        if let Some(unit_ns) = overrides.unit_ns {
+            if loaded.workload.tasks.is_empty() {
+                anyhow::bail!(
+                    "{}: --unit sets what one unit of a task graph's time becomes, and this workload has no task graph (an imported .stg, .json or .dot file, or a workload with `tasks`)",
+                    loaded.source_name
+                );
+            }
+            loaded.workload.time_unit_ns = Some(unit_ns);
+            // The same checks as a file with this unit (a task over an hour, say).
+            loaded = Loaded::built(loaded.workload, &loaded.source_name)?;
+        }
         let machine = loaded
             .workload
             .resolve_machine_up_to(overrides, engine.max_workers())

@@ -163,6 +163,8 @@ pub struct Overrides {
     pub speeds: Option<Vec<f64>>,
     /// `--seed`.
     pub seed: Option<u64>,
+    /// `--unit`: what one unit of a task graph's time becomes, in ns.
+    pub unit_ns: Option<u64>,
 }
 
 /// Why a workload could not be loaded. Its message names the file and, where known, the place.
@@ -973,7 +975,7 @@ mod tests {
         let o = Overrides {
             workers: Some(2),
             speeds: Some(vec![1.0, 0.25]),
-            seed: None,
+            ..Overrides::default()
         };
         assert_eq!(w.resolve_machine(&o).unwrap().speeds, vec![1.0, 0.25]);
         let o = Overrides {
