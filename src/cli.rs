@@ -132,6 +132,17 @@ enum Command {
         #[arg(long, value_name = "W,..", value_delimiter = ',')]
         workloads: Option<Vec<String>>,
     },
+    /// Run every task graph on every worker count under every policy and hold each schedule
+    /// against the best one known for it: per policy, the mean and worst gap to the optimum
+    /// (from --optimal), how often it reached it, and where no optimum is known, the gap to
+    /// the lower bound max(work / P, critical path).
+    ///
+    /// A makespan below a known optimum is an error of the lab (an invalid schedule), never a
+    /// win, and so is a task started before a predecessor ended: the board checks every run's
+    /// recorded schedule, lists what it finds and exits with 70. Real runs (the default) with
+    /// more workers than cores, or that the OS held off their cores, are run but not judged;
+    /// --sim judges every case in exact virtual time.
+    Board(BoardArgs),
     /// A guided tour: one lesson per idea of task parallelism, each run for real, each ending
     /// with conclusions computed from the measured runs. In a terminal it runs in the TUI
     /// (`t` for the next lesson); with --headless (or piped) it prints text.
@@ -323,6 +334,37 @@ struct SweepArgs {
     /// drawn on log axes as they are measured, and the table printed when you leave.)
     #[arg(long)]
     headless: bool,
+    #[command(flatten)]
+    exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+struct BoardArgs {
+    /// Task graphs: files (.stg, .json WfFormat, .dot/.gv, .ron) or directories, every graph
+    /// file under which is taken.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Worker counts, comma-separated.
+    #[arg(
+        long,
+        value_name = "N,..",
+        value_delimiter = ',',
+        default_value = "2,4,8,16"
+    )]
+    workers: Vec<usize>,
+    /// Policies, comma-separated (default: every policy).
+    #[arg(long, value_delimiter = ',', value_parser = parse_policy_arg)]
+    policies: Option<Vec<PolicyArg>>,
+    /// Known optimal makespans: a CSV `graph,processors,optimal`, whose `graph` matches the
+    /// end of a graph file's path (`50/rand0000.stg`) and whose optimum is in the graph's units.
+    #[arg(long, value_name = "FILE.csv")]
+    optimal: Option<PathBuf>,
+    /// What one unit of the graphs' time becomes (default: each graph's own, or 1ms).
+    #[arg(long, value_name = "DURATION", value_parser = crate::sweep::parse_duration)]
+    unit: Option<u64>,
+    /// Write every case and the per-policy summary as JSON to PATH (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
     #[command(flatten)]
     exec: ExecArgs,
 }
@@ -591,6 +633,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             exec,
         }) => tour(lesson, headless, &exec),
         Some(Command::Sweep(args)) => sweep(&args),
+        Some(Command::Board(args)) => board(&args),
         Some(Command::Calibrate { out, workloads }) => {
             calibrate(out.as_deref(), workloads.as_deref())
         }
@@ -1113,6 +1156,72 @@ fn compare(args: &CompareArgs) -> Result<ExitCode> {
     }
     let interrupted = reports.iter().any(|r| r.interrupted);
     Ok(if interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn board(args: &BoardArgs) -> Result<ExitCode> {
+    let policies = match &args.policies {
+        Some(list) => distinct_policies(list)?,
+        None => schedlab_policies::ALL
+            .iter()
+            .map(|p| p.name.to_string())
+            .collect(),
+    };
+    if let Some(&w) = args.workers.iter().find(|&&w| w == 0) {
+        bail!("--workers {w}: a worker count is at least 1");
+    }
+    let graphs = crate::board::graph_files(&args.paths)?;
+    let optimal = args
+        .optimal
+        .as_deref()
+        .map(crate::board::Optimal::load)
+        .transpose()?;
+    let inputs: Vec<Named> = graphs
+        .iter()
+        .map(|g| Named::new("a graph", g))
+        .chain(args.optimal.as_deref().map(|o| Named::new("--optimal", o)))
+        .collect();
+    output::check(&inputs, &named_outputs(&[("--json", &args.json)]))?;
+    let engine = args.exec.engine()?;
+    let board = crate::board::Board {
+        graphs,
+        workers: args.workers.clone(),
+        policies,
+        optimal,
+        unit_ns: args.unit,
+        engine: engine.as_ref(),
+        pin: !args.exec.no_pin,
+    };
+    let tty = std::io::stderr().is_terminal();
+    let total = board.graphs.len() * board.workers.len() * board.policies.len();
+    let mut done = 0;
+    let results = board.run(Some(&interrupt_flag()), &mut |case| {
+        done += 1;
+        if tty {
+            eprint!("\r\x1b[2Kschedlab: board {done}/{total}: {case}");
+        }
+    })?;
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    let table = crate::board::table(&results, board.graphs.len(), &board.workers);
+    if args.json.as_deref().is_some_and(output::is_stdout) {
+        eprint!("{table}");
+    } else {
+        print_text(&table);
+    }
+    if let Some(path) = &args.json {
+        write_to(path, "board", |out| {
+            serde_json::to_writer_pretty(&mut *out, &results)?;
+            writeln!(out)
+        })?;
+    }
+    Ok(if results.errors().next().is_some() {
+        ExitCode::from(EXIT_CRASHED)
+    } else if results.interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else {
         ExitCode::SUCCESS

@@ -11,6 +11,7 @@
 // One audited exception, `record::advise_huge_pages`: a madvise call, which no safe API offers.
 #![deny(unsafe_code)]
 
+pub mod board;
 pub mod calibrate;
 pub mod cli;
 pub mod clock;
