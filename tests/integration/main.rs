@@ -63,8 +63,7 @@ pub fn run_loaded_on(
 ) -> Ran {
     let overrides = Overrides {
         workers,
-        speeds: None,
-        seed: None,
+        ..Overrides::default()
     };
     // The one pipeline every command uses.
     let loaded = workload::Loaded::built(w.clone(), &w.name).unwrap_or_else(|e| panic!("{e}"));
