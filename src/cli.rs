@@ -944,7 +944,7 @@ fn write_outputs(
         })?;
     }
     if let Some(path) = &outputs.svg {
-        let critical = crate::report::critical_attempts(plan, &report.critical_groups, timeline);
+        let critical = crate::report::critical_attempts(plan, report, timeline);
         let mut picture = Vec::new();
         crate::svg::write_timeline(
             &mut picture,

@@ -81,6 +81,8 @@ pub struct TaskGraph {
     pub from_file: Vec<u32>,
     /// Graph task ids in an order where each comes after its predecessors.
     pub order: Vec<u32>,
+    /// Each task by name, built when first asked for.
+    by_name: std::sync::OnceLock<std::collections::HashMap<String, u32>>,
 }
 
 impl TaskGraph {
@@ -92,6 +94,18 @@ impl TaskGraph {
     /// The tasks graph task `l` waits for.
     pub fn predecessors(&self, l: usize) -> &[u32] {
         &self.pred[self.pred_start[l] as usize..self.pred_start[l + 1] as usize]
+    }
+
+    /// The graph task called `name`.
+    pub fn named(&self, name: &str) -> Option<usize> {
+        let by_name = self.by_name.get_or_init(|| {
+            self.names
+                .iter()
+                .enumerate()
+                .map(|(l, n)| (n.clone(), l as u32))
+                .collect()
+        });
+        by_name.get(name).map(|&l| l as usize)
     }
 
     /// Tasks in the graph.
@@ -270,6 +284,7 @@ impl TaskGraph {
             waits,
             from_file,
             order,
+            by_name: std::sync::OnceLock::new(),
         }
     }
 }
@@ -470,6 +485,11 @@ impl Plan {
             group.tail_us = tail;
             group.rank_us = group.cost_us + tail;
         }
+    }
+
+    /// The graph task called `name`, by its index in [`Plan::graph`].
+    pub fn graph_task_named(&self, name: &str) -> Option<usize> {
+        self.graph.as_ref().and_then(|graph| graph.named(name))
     }
 
     /// The graph task behind task `id`, if it is one: its index in [`Plan::graph`].

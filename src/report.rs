@@ -1001,13 +1001,39 @@ pub struct Attempt {
     pub end_ns: u64,
 }
 
-/// The attempts the critical path runs through: in each group of `critical_groups`, its
-/// longest recorded attempt, which is the group's weight in [`Report::critical_path_ns`].
+/// The attempts the critical path runs through: for a task graph's path, each of its tasks'
+/// last finished attempt; else in each group of `critical_groups`, its longest recorded
+/// attempt, which is the group's weight in [`Report::critical_path_ns`].
 pub fn critical_attempts(
     plan: &Plan,
-    critical_groups: &[String],
+    report: &Report,
     timeline: &crate::record::Timeline,
 ) -> Vec<Attempt> {
+    if !report.critical_tasks.is_empty() {
+        let path: Vec<usize> = report
+            .critical_tasks
+            .iter()
+            .filter_map(|name| plan.graph_task_named(name))
+            .collect();
+        let mut last: Vec<Option<Attempt>> = vec![None; plan.graph.as_ref().map_or(0, |g| g.len())];
+        for recorded in timeline.attempts() {
+            let (Some(l), Some(end_ns)) = (plan.graph_task(recorded.run.task), recorded.end_ns())
+            else {
+                continue;
+            };
+            let later = last[l].is_none_or(|a| a.end_ns < end_ns);
+            if recorded.outcome() != Some(Outcome::None) && later {
+                last[l] = Some(Attempt {
+                    task: recorded.run.task,
+                    worker: recorded.worker,
+                    start_ns: recorded.run.t,
+                    end_ns,
+                });
+            }
+        }
+        return path.iter().filter_map(|&l| last[l]).collect();
+    }
+    let critical_groups = &report.critical_groups;
     let index: std::collections::HashMap<&str, usize> = plan
         .groups
         .iter()

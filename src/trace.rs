@@ -117,7 +117,7 @@ pub fn write(
     until: Option<u64>,
 ) -> io::Result<()> {
     let end = until.map_or(report.makespan_ns, |t| t.min(report.makespan_ns));
-    let critical = crate::report::critical_attempts(plan, &report.critical_groups, timeline);
+    let critical = crate::report::critical_attempts(plan, report, timeline);
     let group_names: Vec<String> = plan.groups.iter().map(|g| json_str(&g.name)).collect();
     writeln!(out, "{{\"displayTimeUnit\":\"ns\",\"traceEvents\":[")?;
     let title = json_str(&format!(

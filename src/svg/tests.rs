@@ -22,7 +22,7 @@ fn recorded(text: &str, workers: usize) -> (Plan, Report, Timeline) {
 }
 
 fn timeline_svg(plan: &Plan, report: &Report, timeline: &Timeline, bound: bool) -> String {
-    let critical = crate::report::critical_attempts(plan, &report.critical_groups, timeline);
+    let critical = crate::report::critical_attempts(plan, report, timeline);
     let mut out = Vec::new();
     write_timeline(
         &mut out,

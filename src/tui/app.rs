@@ -368,6 +368,7 @@ impl App {
                     .workers[chunk.worker]
                     .extend_from_slice(&chunk.events);
             }
+            run.lanes.graph_first = plan.graph.as_ref().map(|graph| graph.first);
             run.lanes.add(chunk.worker, &chunk.events, &|task| {
                 plan.locate(task).0 as u16
             });
@@ -710,8 +711,17 @@ impl App {
         let Some(finished) = &run.finished else {
             return Vec::new();
         };
-        finished
-            .report
+        let report = &finished.report;
+        if !report.critical_tasks.is_empty() {
+            // A task graph's path runs through particular tasks: their last attempts.
+            return report
+                .critical_tasks
+                .iter()
+                .filter_map(|name| self.plan.graph_task_named(name))
+                .filter_map(|l| run.lanes.graph_attempts.get(l).copied().flatten())
+                .collect();
+        }
+        report
             .critical_groups
             .iter()
             .filter_map(|name| self.plan.groups.iter().position(|g| g.name == *name))

@@ -103,6 +103,11 @@ pub use crate::report::Attempt;
 pub struct Lanes {
     /// Each group's longest attempt so far (its weight on the critical path).
     pub longest: Vec<Option<Attempt>>,
+    /// Each graph task's last attempt, by task id less `graph_first` (a task graph's critical
+    /// path runs through particular tasks).
+    pub graph_attempts: Vec<Option<Attempt>>,
+    /// The first graph task's id, if the run has a task graph.
+    pub graph_first: Option<u32>,
     /// Width of one bin.
     pub bin_ns: u64,
     /// One per worker.
@@ -137,6 +142,8 @@ impl Lanes {
     pub fn new(workers: usize) -> Self {
         Lanes {
             longest: Vec::new(),
+            graph_attempts: Vec::new(),
+            graph_first: None,
             bin_ns: FIRST_BIN_NS,
             lanes: vec![Lane::default(); workers],
             end_ns: 0,
@@ -193,6 +200,16 @@ impl Lanes {
                         .is_none_or(|l| attempt.end_ns - attempt.start_ns > l.end_ns - l.start_ns);
                     if longer {
                         self.longest[g] = Some(attempt);
+                    }
+                    if let Some(l) = self
+                        .graph_first
+                        .and_then(|first| attempt.task.checked_sub(first))
+                    {
+                        let l = l as usize;
+                        if self.graph_attempts.len() <= l {
+                            self.graph_attempts.resize(l + 1, None);
+                        }
+                        self.graph_attempts[l] = Some(attempt);
                     }
                 }
                 for (from, to, activity) in std::mem::take(&mut lane.pending) {
