@@ -999,6 +999,61 @@ mod tests {
     }
 
     #[test]
+    fn bad_task_graphs_say_which_task_and_what_is_wrong() {
+        let graph = |tasks: &str| err(&format!("(name: \"g\", tasks: [{tasks}])"));
+        let e = graph(
+            r#"(name: "a", time: 1, after: ["c"]), (name: "b", time: 1, after: ["a"]), (name: "c", time: 1, after: ["b"])"#,
+        );
+        assert!(
+            e.contains("dependency cycle among tasks: a -> c -> b -> a"),
+            "{e}"
+        );
+        assert!(e.starts_with("t.ron:1:"), "the line of a task on it: {e}");
+        let e = graph(r#"(name: "a", time: 1, after: ["nowhere"])"#);
+        assert!(
+            e.contains("`after` names \"nowhere\", which is neither a task nor a group"),
+            "{e}"
+        );
+        let e = graph(r#"(name: "a", time: -1)"#);
+        assert!(
+            e.contains("`time` must be a finite number >= 0, got -1"),
+            "{e}"
+        );
+        let e = graph(r#"(name: "a", time: 1), (name: "a", time: 2)"#);
+        assert!(e.contains("used by an earlier task too"), "{e}");
+        let e = graph(r#"(name: "a")"#);
+        assert!(e.contains("give its cost"), "{e}");
+        let e = graph(r#"(name: "a", time: 1, kernel: Spin(us: 1))"#);
+        assert!(e.contains("either `time` or `kernel`"), "{e}");
+        let e = graph(r#"(name: "a", kernel: Fib(n: 10, cutoff: 2))"#);
+        assert!(e.contains("cannot be `Fib`"), "{e}");
+        let e = err(
+            r#"(name: "g", groups: [(name: "blur", kernel: Spin(us: 1), count: 1)], tasks: [(name: "blur_1", time: 1)])"#,
+        );
+        assert!(
+            e.contains("its kind \"blur\" is also a group's name"),
+            "{e}"
+        );
+        let e = err(r#"(name: "g")"#);
+        assert!(
+            e.contains("at least one group (or a task graph in `tasks`)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_graph_alone_is_a_workload_and_kinds_come_from_names() {
+        let w = ok(
+            r#"(name: "g", time_unit_ns: 1000, tasks: [Task(name: "mProject_ID01", time: 2), Task(name: "mProject_ID02", time: 3, after: ["mProject_ID01"])])"#,
+        );
+        assert!(w.groups.is_empty());
+        assert_eq!(w.tasks[1].kind(), "mProject");
+        assert_eq!(total_tasks(&w), 2);
+        assert_eq!(w.unit_ns(), 1000);
+        assert_eq!(w.tasks[1].kernel(w.unit_ns()), Kernel::Spin { us: 3.0 });
+    }
+
+    #[test]
     fn every_builtin_workload_loads() {
         for (name, text) in BUILTIN {
             let w = parse(text, name).unwrap_or_else(|e| panic!("{e}")).workload;

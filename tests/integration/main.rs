@@ -13,6 +13,7 @@ mod engine;
 mod exports;
 mod finish;
 mod fuzz_loader;
+mod graphs;
 mod interrupt;
 mod layers;
 mod lessons;
