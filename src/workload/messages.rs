@@ -45,6 +45,8 @@ pub fn fields_of(name: &str) -> Option<&'static [&'static str]> {
         "Group" => refused::<Group>(PROBE),
         "Machine" => refused::<Machine>(PROBE),
         "Faults" => refused::<Faults>(PROBE),
+        "Task" => refused::<super::GraphTask>(PROBE),
+        "Source" => refused::<super::GraphSource>(PROBE),
         _ => refused::<Kernel>(&named).or_else(|| refused::<Arrival>(&named)),
     }
 }

@@ -70,7 +70,7 @@ fn every_example_workload_in_the_reference_loads() {
 #[test]
 fn the_reference_documents_every_field_kernel_and_arrival() {
     // Each struct's table has a row per field.
-    for name in ["Workload", "Machine", "Group", "Faults"] {
+    for name in ["Workload", "Machine", "Group", "Faults", "Task", "Source"] {
         for field in fields(name) {
             assert!(
                 DOC.contains(&format!("| `{field}` |")),
