@@ -1165,7 +1165,7 @@ impl<P: Policy> Shared<'_, P> {
                 None => group.kernel.run(plan.seed, u64::from(index)),
             };
             if plan.injects_fault(id, attempt) {
-                panic!("injected fault: {}#{index}, attempt {attempt}", group.name);
+                panic!("injected fault: {}, attempt {attempt}", plan.task_name(id));
             }
             black_box(value)
         }));

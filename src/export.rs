@@ -39,9 +39,9 @@ pub fn write_csv(out: &mut dyn Write, plan: &Plan, timeline: &Timeline) -> io::R
             Outcome::Failed => "failed",
             Outcome::None => "unfinished",
         };
-        let (g, index) = plan.locate(e.task);
+        let g = plan.locate(e.task).0;
         let ready = e.t.saturating_sub(wait);
-        let task = field(&format!("{}#{index}", plan.groups[g].name));
+        let task = field(&plan.task_name(e.task));
         writeln!(
             out,
             "{task},{},{},{worker},{ready},{},{end},{},{outcome}",

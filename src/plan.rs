@@ -487,6 +487,17 @@ impl Plan {
         }
     }
 
+    /// Task `id`'s name in outputs: a graph task's own, else `group#index`.
+    pub fn task_name(&self, id: u32) -> String {
+        match (self.graph_task(id), &self.graph) {
+            (Some(l), Some(graph)) => graph.names[l].clone(),
+            _ => {
+                let (g, index) = self.locate(id);
+                format!("{}#{index}", self.groups[g].name)
+            }
+        }
+    }
+
     /// The graph task called `name`, by its index in [`Plan::graph`].
     pub fn graph_task_named(&self, name: &str) -> Option<usize> {
         self.graph.as_ref().and_then(|graph| graph.named(name))

@@ -241,12 +241,7 @@ fn write_critical_track(
         write!(
             out,
             ",\n{{\"name\":{},\"cat\":\"critical\",\"ph\":\"X\",\"pid\":1,\"tid\":{tid},\"ts\":{},\"dur\":{}}}",
-            json_str(&format!(
-                "{}#{} on core {}",
-                plan.groups[plan.locate(a.task).0].name,
-                plan.locate(a.task).1,
-                a.worker
-            )),
+            json_str(&format!("{} on core {}", plan.task_name(a.task), a.worker)),
             us(start),
             dur(start, stop)
         )?;
@@ -297,8 +292,8 @@ fn write_track(
                     Some(Outcome::Failed) => "panicked, failed",
                     _ => "unfinished",
                 };
-                let (g, index) = plan.locate(e.task);
-                let name = json_str(&format!("{}#{index}", plan.groups[g].name));
+                let g = plan.locate(e.task).0;
+                let name = json_str(&plan.task_name(e.task));
                 write!(
                     out,
                     ",\n{{\"name\":{name},\"cat\":\"task\",\"ph\":\"X\",\"pid\":1,\"tid\":{w},\"ts\":{},\"dur\":{},\"args\":{{\"group\":{},\"task\":{},\"attempt\":{},\"outcome\":\"{outcome}\"{}}}}}",
