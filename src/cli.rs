@@ -1672,7 +1672,9 @@ fn describe(p: &Session) -> String {
     );
     let _ = writeln!(out, "tasks      {} in all", p.plan.total);
     let mut estimated_work = 0.0;
-    let _ = writeln!(out, "\ngroups:");
+    if !w.groups.is_empty() {
+        let _ = writeln!(out, "\ngroups:");
+    }
     for (g, group) in w.groups.iter().enumerate() {
         let gp = &p.plan.groups[g];
         let tasks = gp.roots as u64 * u64::from(gp.tree);
@@ -1701,6 +1703,40 @@ fn describe(p: &Session) -> String {
             out,
             "{line}  ~{} per task",
             fmt_ns((est * 1e3 / tasks as f64) as u64)
+        );
+    }
+    if let Some(graph) = &p.plan.graph {
+        let work_us: f64 = graph.cost_us.iter().sum();
+        estimated_work += work_us;
+        let span_us = graph.rank_us.iter().copied().fold(0.0, f32::max);
+        let unit = p.plan.source.as_ref().map_or(0, |s| s.unit_ns);
+        let _ = writeln!(
+            out,
+            "\ntask graph: {} tasks, {} edges, one unit of time = {}{}",
+            graph.len(),
+            graph.succ.len() + graph.waits.len(),
+            fmt_ns(unit),
+            w.source.as_ref().map_or(String::new(), |s| format!(
+                ", imported from {} ({})",
+                crate::escape::printable(&s.file),
+                s.format
+            ))
+        );
+        for group in p.plan.groups.iter().filter(|g| g.graph) {
+            let _ = writeln!(
+                out,
+                "  {:<14} {:>8} tasks  ~{} per task",
+                group.name,
+                group.roots,
+                fmt_ns((f64::from(group.cost_us) * 1e3) as u64)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "critical path {} (estimated), work {}: parallelism {:.1}",
+            fmt_ns((f64::from(span_us) * 1e3) as u64),
+            fmt_ns((work_us * 1e3) as u64),
+            work_us / f64::from(span_us).max(f64::MIN_POSITIVE)
         );
     }
     let estimate = w.estimate(&p.machine);
