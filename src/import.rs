@@ -18,6 +18,9 @@
 //! the unit (`--unit`, 1 ms by default). Nothing here panics, whatever the input: every
 //! problem becomes a [`WorkloadError`] naming the file, the line and column where the format
 //! has them, and what was wrong.
+//!
+//! [`to_ron`] writes an imported graph as a RON workload (`schedlab import`), one task per line,
+//! which loads back into the same workload.
 
 use std::path::Path;
 
@@ -202,6 +205,27 @@ fn find_token(text: &str, token: &str) -> Option<(usize, usize)> {
         .map(|(at, _)| crate::workload::line_col(text.as_bytes(), at))
 }
 
+/// The RON form of `workload` as `schedlab import` writes it: the fields one per line, a graph
+/// task per line (`Task(name: "2", time: 4.0, after: ["1"])`) so a graph of 100 000 tasks
+/// stays a file one can read and diff, and optional fields written bare, as the loader reads
+/// them. It loads back into the same workload.
+///
+/// # Errors
+///
+/// None in practice: RON can write every workload.
+pub fn to_ron(workload: &Workload) -> Result<String, ron::Error> {
+    let options =
+        ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+    // Depth 1 is the workload's fields, depth 2 the items of its lists: a task is one item,
+    // written whole on its line.
+    let pretty = ron::ser::PrettyConfig::new()
+        .struct_names(true)
+        .depth_limit(2);
+    let mut text = options.to_string_pretty(workload, pretty)?;
+    text.push('\n');
+    Ok(text)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -355,6 +379,23 @@ pub(crate) mod tests {
         assert_eq!(find_token(text, "a1"), Some((2, 3)));
         assert_eq!(find_token(text, "a12"), Some((1, 1)));
         assert_eq!(find_token(text, "\"x\""), None);
+    }
+
+    #[test]
+    fn an_imported_graph_writes_as_ron_that_loads_back_the_same() {
+        let loaded = parse(
+            "digraph { a -> b -> c; a -> c; b [cost=2.5, kind=\"mid\"] }",
+            Format::Dot,
+            "dir/g.dot",
+        )
+        .unwrap();
+        let ron = to_ron(&loaded.workload).unwrap();
+        assert!(
+            ron.contains("        Task(name: \"b\", kind: \"mid\", time: 2.5, after: [\"a\"]),\n"),
+            "{ron}"
+        );
+        let back = crate::workload::parse(&ron, "g.ron").unwrap_or_else(|e| panic!("{e}\n{ron}"));
+        assert_eq!(back.workload, loaded.workload);
     }
 
     #[test]
