@@ -176,15 +176,29 @@ fn error(
     }
 }
 
-/// Each task's predecessors, by index, as `after` lists of names: in the order the tasks are
-/// listed, each once.
-fn after_lists(preds: Vec<Vec<usize>>, names: &[String]) -> Vec<Vec<String>> {
-    preds
-        .into_iter()
-        .map(|mut ps| {
-            ps.sort_unstable();
-            ps.dedup();
-            ps.into_iter().map(|p| names[p].clone()).collect()
+/// Graph tasks from each task's name, kind and time, and its predecessors by index: those
+/// in the order the tasks are listed, each once.
+fn graph_tasks(
+    names: &[String],
+    kinds: impl Iterator<Item = Option<String>>,
+    times: Vec<f64>,
+    preds: Vec<Vec<usize>>,
+) -> Vec<GraphTask> {
+    names
+        .iter()
+        .zip(kinds)
+        .zip(times)
+        .zip(preds)
+        .map(|(((name, kind), time), mut preds)| {
+            preds.sort_unstable();
+            preds.dedup();
+            GraphTask {
+                name: name.clone(),
+                kind,
+                time: Some(time),
+                kernel: None,
+                after: preds.into_iter().map(|p| names[p].clone()).collect(),
+            }
         })
         .collect()
 }

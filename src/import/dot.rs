@@ -38,9 +38,9 @@ use graphviz_rust::dot_structures::{
     Attribute, EdgeTy, Graph as Dot, GraphAttributes, Id, NodeId, Stmt, Vertex,
 };
 
-use crate::workload::{GraphTask, Loaded, WorkloadError};
+use crate::workload::{Loaded, WorkloadError};
 
-use super::{Format, Graph, after_lists, error, find_token};
+use super::{Format, Graph, error, find_token, graph_tasks};
 
 /// The attributes that may hold a node's time, the first given wins.
 const TIME_ATTRIBUTES: [&str; 4] = ["cost", "weight", "runtime", "time"];
@@ -89,17 +89,11 @@ pub(super) fn read(text: &str, source_name: &str) -> Result<Loaded, WorkloadErro
     for &(from, to) in &nodes.edges {
         preds[to].push(from);
     }
-    let tasks = after_lists(preds, &names)
-        .into_iter()
-        .zip(nodes.list.iter().zip(&names).zip(times))
-        .map(|(after, ((node, name), time))| GraphTask {
-            name: name.clone(),
-            kind: node.attribute("kind").map(str::to_string),
-            time: Some(time),
-            kernel: None,
-            after,
-        })
-        .collect();
+    let kinds = nodes
+        .list
+        .iter()
+        .map(|n| n.attribute("kind").map(str::to_string));
+    let tasks = graph_tasks(&names, kinds, times, preds);
     let graph = Graph {
         format: Format::Dot,
         tasks,

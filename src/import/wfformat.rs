@@ -26,9 +26,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
-use crate::workload::{GraphTask, Loaded, WorkloadError, graph::kind_of};
+use crate::workload::{Loaded, WorkloadError, graph::kind_of};
 
-use super::{Format, Graph, after_lists, error};
+use super::{Format, Graph, error, graph_tasks};
 
 /// A WfFormat file: only what the import reads.
 #[derive(Deserialize)]
@@ -139,42 +139,10 @@ pub(super) fn read(text: &str, source_name: &str) -> Result<Loaded, WorkloadErro
     })?;
     let locate = |name: &str| find_id(text, name, 0);
     let names = task_names(&tasks, text, source_name)?;
-    let lookup = References::new(&tasks, &names);
-    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); tasks.len()];
-    for (i, t) in tasks.iter().enumerate() {
-        let at = || locate(&names[i]);
-        for parent in t.parents.iter().flatten() {
-            preds[i].push(lookup.find(parent).map_err(|why| {
-                error(
-                    source_name,
-                    at(),
-                    format!("task \"{}\": its parent \"{parent}\" {why}", names[i]),
-                )
-            })?);
-        }
-        for child in t.children.iter().flatten() {
-            let c = lookup.find(child).map_err(|why| {
-                error(
-                    source_name,
-                    at(),
-                    format!("task \"{}\": its child \"{child}\" {why}", names[i]),
-                )
-            })?;
-            preds[c].push(i);
-        }
-    }
+    let preds = edges(&tasks, &names, &locate, source_name)?;
     let times = runtimes(&tasks, &names, measured, text, source_name)?;
-    let graph_tasks = after_lists(preds, &names)
-        .into_iter()
-        .zip(tasks.iter().zip(&names).zip(times))
-        .map(|(after, ((t, name), time))| GraphTask {
-            name: name.clone(),
-            kind: kind(t, name),
-            time: Some(time),
-            kernel: None,
-            after,
-        })
-        .collect();
+    let kinds = tasks.iter().zip(&names).map(|(t, name)| kind(t, name));
+    let imported = graph_tasks(&names, kinds, times, preds);
     let machines = workflow
         .execution
         .as_ref()
@@ -182,7 +150,7 @@ pub(super) fn read(text: &str, source_name: &str) -> Result<Loaded, WorkloadErro
         .or(workflow.machines.as_deref());
     let graph = Graph {
         format: Format::WfFormat,
-        tasks: graph_tasks,
+        tasks: imported,
         // Some instances name themselves after their file.
         name: instance
             .name
@@ -244,6 +212,39 @@ fn task_names(tasks: &[Task], text: &str, source_name: &str) -> Result<Vec<Strin
         names.push(name.to_string());
     }
     Ok(names)
+}
+
+/// Each task's predecessors, by index: its parents, and the tasks that name it as a child.
+fn edges(
+    tasks: &[Task],
+    names: &[String],
+    locate: &impl Fn(&str) -> Option<(usize, usize)>,
+    source_name: &str,
+) -> Result<Vec<Vec<usize>>, WorkloadError> {
+    let lookup = References::new(tasks, names);
+    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); tasks.len()];
+    for (i, t) in tasks.iter().enumerate() {
+        let unknown = |relation: &str, other: &str, why: &str| {
+            error(
+                source_name,
+                locate(&names[i]),
+                format!("task \"{}\": its {relation} \"{other}\" {why}", names[i]),
+            )
+        };
+        for parent in t.parents.iter().flatten() {
+            let p = lookup
+                .find(parent)
+                .map_err(|why| unknown("parent", parent, why))?;
+            preds[i].push(p);
+        }
+        for child in t.children.iter().flatten() {
+            let c = lookup
+                .find(child)
+                .map_err(|why| unknown("child", child, why))?;
+            preds[c].push(i);
+        }
+    }
+    Ok(preds)
 }
 
 /// Task references (`parents`, `children`) to indexes: by id first, then by name.
