@@ -81,10 +81,11 @@ enum Command {
         machine: MachineArgs,
     },
     /// Read a task graph (STG `.stg`, WfFormat `.json`, Graphviz `.dot`/`.gv`) and write it as
-    /// a RON workload, one task per line, which `check` and a run load as they load the graph.
+    /// a RON workload, one task per line.
     ///
-    /// Every command takes such a graph file as its workload directly; this writes the form
-    /// to read, edit (a machine, faults, kernels instead of times) or keep beside the results.
+    /// Every command takes such a graph as its workload directly; the RON form is one to read,
+    /// to edit (give it a machine, faults, a kernel instead of a time) or to keep beside the
+    /// results, and it loads back into the same workload.
     Import {
         /// The task graph file.
         file: String,
