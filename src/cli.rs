@@ -80,6 +80,19 @@ enum Command {
         #[command(flatten)]
         machine: MachineArgs,
     },
+    /// Read a task graph (STG `.stg`, WfFormat `.json`, Graphviz `.dot`/`.gv`) and write it as
+    /// a RON workload, one task per line.
+    ///
+    /// Every command takes such a graph as its workload directly; the RON form is one to read,
+    /// to edit (give it a machine, faults, a kernel instead of a time) or to keep beside the
+    /// results, and it loads back into the same workload.
+    Import {
+        /// The task graph file.
+        file: String,
+        /// Write the workload to PATH instead of stdout.
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
     /// List the policies, kernels and shipped workloads.
     List,
     /// Print a shell completion script, e.g. `schedlab completions bash > ~/.local/share/bash-completion/completions/schedlab`.
@@ -638,6 +651,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             calibrate(out.as_deref(), workloads.as_deref())
         }
         Some(Command::Replay(args)) => replay(&args),
+        Some(Command::Import { file, out }) => import(&file, out.as_deref()),
         Some(Command::List) => {
             print_text(&list());
             Ok(ExitCode::SUCCESS)
@@ -1626,6 +1640,39 @@ pub fn comparison(reports: &[Report]) -> String {
         );
     }
     out
+}
+
+/// `schedlab import FILE [--out PATH]`.
+fn import(file: &str, out: Option<&Path>) -> Result<ExitCode> {
+    if crate::import::Format::of(Path::new(file)).is_none() {
+        bail!(
+            "{file}: import reads a task graph: an STG file (.stg), a WfFormat workflow (.json) or a Graphviz digraph (.dot, .gv)"
+        );
+    }
+    let out = out.filter(|path| !output::is_stdout(path));
+    if let Some(path) = out {
+        output::check(
+            &[Named::new("the graph", Path::new(file))],
+            &[Named::new("--out", path)],
+        )?;
+    }
+    let loaded = workload::find(file)?;
+    let ron = crate::import::to_ron(&loaded.workload)
+        .with_context(|| format!("cannot write {file} as RON"))?;
+    match out {
+        Some(path) => {
+            output::write(path, |w| w.write_all(ron.as_bytes()))
+                .with_context(|| format!("cannot write the workload to {}", path.display()))?;
+            eprintln!(
+                "schedlab: {} ({} tasks) written to {}",
+                loaded.source_name,
+                loaded.workload.tasks.len(),
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        None => print_bytes(ron.as_bytes()),
+    }
 }
 
 fn check(arg: &str, machine: &MachineArgs) -> Result<ExitCode> {

@@ -1,10 +1,11 @@
 //! schedlab: a terminal scheduling visualizer and load-balancing lab.
 //!
-//! A workload file ([`workload`]) describes groups of tasks doing real work ([`kernels`]); it
-//! is compiled into a task table ([`plan`]) and run on real OS threads by the executor
-//! ([`exec`]) under one of the pluggable policies of the `schedlab-policies` crate. Workers
-//! record what they did ([`record`]); the run report ([`report`]), Chrome traces ([`trace`]) and
-//! the live view are computed from that; [`output`] checks and writes the files. The simulator
+//! A workload file ([`workload`]) describes groups of tasks doing real work ([`kernels`]), or a
+//! task graph that [`import`] reads from another tool's file; it is compiled into a task table
+//! ([`plan`]) and run on real OS threads by the executor ([`exec`]) under one of the pluggable
+//! policies of the `schedlab-policies` crate. Workers record what they did ([`record`]); the run
+//! report ([`report`]), Chrome traces ([`trace`]) and the live view are computed from that;
+//! [`output`] checks and writes the files. The simulator
 //! ([`sim`]) runs the same plans in virtual time at the costs of a [`costs`] model, which
 //! [`calibrate`] measures on the machine at hand. [`cli`] is the command line; `manual` holds
 //! the reference pages it prints.
@@ -22,6 +23,7 @@ pub mod escape;
 pub mod exec;
 pub mod export;
 pub mod fmt;
+pub mod import;
 pub mod kernels;
 mod manual;
 pub mod output;

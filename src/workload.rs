@@ -203,9 +203,24 @@ impl Loaded {
     ///
     /// What a file holding it would be refused for.
     pub fn built(workload: Workload, source_name: &str) -> Result<Loaded, WorkloadError> {
-        check(&workload).map_err(|(_, message)| WorkloadError {
+        Loaded::built_at(workload, source_name, |_| None)
+    }
+
+    /// [`Loaded::built`] for a workload read from a file of another format (an imported task
+    /// graph): `locate` says where the group or task of a name is written in that file, for
+    /// the message about it.
+    ///
+    /// # Errors
+    ///
+    /// What a file holding it would be refused for.
+    pub fn built_at(
+        workload: Workload,
+        source_name: &str,
+        locate: impl Fn(&str) -> Option<(usize, usize)>,
+    ) -> Result<Loaded, WorkloadError> {
+        check(&workload).map_err(|(about, message)| WorkloadError {
             source_name: source_name.to_string(),
-            position: None,
+            position: about.and_then(|(name, _)| locate(&name)),
             message,
         })?;
         Ok(Loaded {
@@ -279,7 +294,8 @@ pub fn find(arg: &str) -> Result<Loaded, WorkloadError> {
     })
 }
 
-/// Loads and checks the workload in the file at `path`.
+/// Loads and checks the workload in the file at `path`: RON, or a task graph in one of the
+/// formats [`crate::import`] reads (`.stg`, `.json`, `.dot`, `.gv`), by its extension.
 pub fn load_file(path: &Path) -> Result<Loaded, WorkloadError> {
     let source_name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| WorkloadError {
@@ -292,14 +308,23 @@ pub fn load_file(path: &Path) -> Result<Loaded, WorkloadError> {
         WorkloadError {
             source_name: source_name.clone(),
             position: Some(line_col(valid, valid.len())),
-            message: "the file is not valid UTF-8 text (a workload is a RON text file)".to_string(),
+            message: match crate::import::Format::of(path) {
+                Some(format) => format!(
+                    "the file is not valid UTF-8 text (a {} file is text)",
+                    format.title()
+                ),
+                None => "the file is not valid UTF-8 text (a workload is a RON text file)".into(),
+            },
         }
     })?;
-    parse(&text, &source_name)
+    match crate::import::Format::of(path) {
+        Some(format) => crate::import::parse(&text, format, &source_name),
+        None => parse(&text, &source_name),
+    }
 }
 
 /// 1-based line and column of byte `offset` in `text`.
-fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     let line_start = before
@@ -509,7 +534,7 @@ fn check(w: &Workload) -> Result<(), CheckError> {
 /// What is wrong with `name` as a workload's or group's name, if anything: it is shown in the
 /// terminal, so it must be there (not empty or blank) and hold no control character (an
 /// escape sequence in a name would drive the user's terminal; see [`crate::escape`]).
-fn name_problem(name: &str) -> Option<String> {
+pub(crate) fn name_problem(name: &str) -> Option<String> {
     if name.trim().is_empty() {
         return Some("is empty: give it a name to show".to_string());
     }

@@ -34,7 +34,7 @@ fn stdout_of(output: &Output) -> String {
 }
 
 /// Runs `cmd`, asserts that it succeeded, and returns its stdout and stderr.
-fn run_ok(cmd: &mut Command) -> (String, String) {
+pub(crate) fn run_ok(cmd: &mut Command) -> (String, String) {
     let output = cmd.output().expect("the binary runs");
     let (stdout, stderr) = (stdout_of(&output), stderr_of(&output));
     assert!(

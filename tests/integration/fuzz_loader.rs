@@ -1,7 +1,7 @@
 //! The workload loader against hostile input: arbitrary bytes, and the shipped and invalid
-//! workloads mutated (bytes flipped, cut short, tokens and absurd numbers spliced in). Nothing may
-//! panic, hang or allocate without bound: every input is either loaded within the limits or
-//! refused with a message. The recording loader likewise: arbitrary bytes after a recording's
+//! workloads and the task graph fixtures mutated (bytes flipped, cut short, tokens and absurd
+//! numbers spliced in). Nothing may panic, hang or allocate without bound: every input is
+//! either loaded within the limits or refused with a message. The recording loader likewise: arbitrary bytes after a recording's
 //! magic, and the shipped version 1 recording and the same run in the current version mutated.
 //!
 //! CI runs a few hundred cases of each; `SCHEDLAB_FUZZ_CASES=N` runs more. A coverage-guided
@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use proptest::prelude::*;
+use schedlab::import::Format;
 use schedlab::recording::{MAGIC, Recording};
 use schedlab::workload::{self, MAX_TASKS, Overrides};
 
@@ -80,6 +81,11 @@ const TOKENS: &[&str] = &[
     "/*",
     "//",
     "r#\"",
+    "->",
+    "{",
+    "}",
+    "subgraph s {",
+    "\n",
 ];
 
 /// What a mutation does to a text.
@@ -130,13 +136,42 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     ]
 }
 
+/// Every task graph fixture's text, with its format.
+fn graph_seeds() -> Vec<(String, Format)> {
+    fn walk(dir: &Path, out: &mut Vec<(String, Format)>) {
+        for entry in std::fs::read_dir(dir).expect("the folder exists") {
+            let path = entry.expect("readable").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if let Some(format) = Format::of(&path) {
+                out.push((std::fs::read_to_string(&path).expect("UTF-8"), format));
+            }
+        }
+    }
+    let mut seeds = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graphs"),
+        &mut seeds,
+    );
+    seeds
+}
+
 /// Loads `text` as `schedlab check` would (parse, checks, the machine and its estimates) on a
 /// thread of its own; fails if that panics or takes more than a few seconds.
 fn load_or_refuse(text: String) {
+    load_or_refuse_as(text, None);
+}
+
+/// [`load_or_refuse`] for a RON workload (`None`) or a task graph in `format`.
+fn load_or_refuse_as(text: String, format: Option<Format>) {
     let (tx, rx) = crossbeam::channel::bounded(1);
     let input = text.clone();
     std::thread::spawn(move || {
-        let outcome = std::panic::catch_unwind(|| match workload::parse(&input, "fuzz.ron") {
+        let loaded = || match format {
+            None => workload::parse(&input, "fuzz.ron"),
+            Some(format) => schedlab::import::parse(&input, format, "fuzz"),
+        };
+        let outcome = std::panic::catch_unwind(|| match loaded() {
             Ok(loaded) => {
                 let w = &loaded.workload;
                 assert!(
@@ -145,7 +180,10 @@ fn load_or_refuse(text: String) {
                 );
                 // Names reach terminals as they are: a loaded one holds no control character
                 // and is not blank.
-                for name in std::iter::once(&w.name).chain(w.groups.iter().map(|g| &g.name)) {
+                let names = std::iter::once(&w.name)
+                    .chain(w.groups.iter().map(|g| &g.name))
+                    .chain(w.tasks.iter().map(|t| &t.name));
+                for name in names {
                     assert!(
                         !name.chars().any(char::is_control),
                         "a name with a control character"
@@ -248,6 +286,16 @@ proptest! {
     #[test]
     fn arbitrary_bytes_are_loaded_or_refused(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
         load_or_refuse(String::from_utf8_lossy(&bytes).into_owned());
+    }
+
+    #[test]
+    fn mutated_task_graphs_are_loaded_or_refused(
+        seed in any::<prop::sample::Index>(),
+        mutations in prop::collection::vec(mutation(), 1..6),
+    ) {
+        let seeds = graph_seeds();
+        let (text, format) = &seeds[seed.index(seeds.len())];
+        load_or_refuse_as(apply(text, &mutations), Some(*format));
     }
 
     #[test]

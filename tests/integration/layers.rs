@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["escape", "fmt", "times", "output", "manual", "clock"],
     &["kernels"],
-    &["workload"],
+    &["workload", "import"],
     &["plan"],
     &["costs"],
     &["record"],

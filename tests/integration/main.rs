@@ -4,7 +4,7 @@
 //! the real binary; `bad_input` feeds it every kind of broken workload; `outputs` checks that
 //! no output destroys an input or another output; `exports` and `sweep` check the
 //! experiments' outputs; `docs` holds the workload format's reference against the loader;
-//! `tui` drives the live view in tmux.
+//! `import` reads task graphs from other tools; `tui` drives the live view in tmux.
 
 mod bad_input;
 mod cli;
@@ -14,6 +14,7 @@ mod exports;
 mod finish;
 mod fuzz_loader;
 mod graphs;
+mod import;
 mod interrupt;
 mod layers;
 mod lessons;
