@@ -1880,6 +1880,18 @@ pub fn list() -> String {
         // The whole description: cutting it at the first sentence dropped what to watch for.
         let _ = writeln!(out, "  {name:<14} {}", about.trim());
     }
+    out.push_str("\nreal workflow runs (task graphs, WfInstances; LGPL-3.0):\n");
+    for (name, _, _) in workload::BUILTIN_GRAPHS {
+        let about = workload::find(name)
+            .map(|l| l.workload.description)
+            .unwrap_or_default();
+        let about = about.split("; imported from").next().unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {name:<14} {}",
+            crate::escape::printable(about.trim())
+        );
+    }
     out
 }
 

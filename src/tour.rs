@@ -534,10 +534,10 @@ pub const LESSONS: &[Lesson] = &[
         title: "A real workflow and its critical path",
         workload: "montage",
         idea: "A real program is a graph of individual tasks: this is a Montage astronomy mosaic as the Pegasus workflow system ran it (WfInstances), each task taking its recorded runtime (1 s becomes 1 ms). \
-               Its longest chain of dependent tasks, the critical path, bounds the run however many cores there are; a scheduler that runs the tasks on that chain first gets closest to it.",
+               Its longest chain of dependent tasks, the critical path, bounds the run however many cores there are; a scheduler that knows the graph can start the tasks on that chain first.",
         watch: "the critical path underlined task by task, the cores idling behind the narrow stages, and fifo against cp (critical path first)",
-        needs_cores: 12,
-        sim_workers: 16,
+        needs_cores: 6,
+        sim_workers: 6,
         policies: &["fifo", "cp"],
     },
     Lesson {

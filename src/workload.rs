@@ -256,6 +256,35 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("fork-join", include_str!("../workloads/fork-join.ron")),
 ];
 
+/// Real workflow runs built into the binary (WfInstances, LGPL-3.0: see
+/// `workloads/workflows/`): name, file name (its format), text.
+pub const BUILTIN_GRAPHS: &[(&str, &str, &str)] = &[
+    (
+        "montage",
+        "montage.json",
+        include_str!("../workloads/workflows/montage.json"),
+    ),
+    (
+        "epigenomics",
+        "epigenomics.json",
+        include_str!("../workloads/workflows/epigenomics.json"),
+    ),
+    (
+        "blast",
+        "blast.json",
+        include_str!("../workloads/workflows/blast.json"),
+    ),
+];
+
+/// Loads built-in graph `name` (one of [`BUILTIN_GRAPHS`]).
+fn builtin_graph(name: &str, file: &str, text: &str) -> Result<Loaded, WorkloadError> {
+    let source_name = format!("built-in:{name}");
+    match crate::import::Format::of(Path::new(file)) {
+        Some(format) => crate::import::parse(text, format, &source_name),
+        None => parse(text, &source_name),
+    }
+}
+
 /// Finds and loads a workload: a path if that file exists; otherwise a bare name (`mixed.ron`
 /// or `mixed`) looked up in `./workloads/` and then among the built-in workloads.
 pub fn find(arg: &str) -> Result<Loaded, WorkloadError> {
@@ -275,8 +304,18 @@ pub fn find(arg: &str) -> Result<Loaded, WorkloadError> {
         if let Some((name, text)) = BUILTIN.iter().find(|(name, _)| *name == stem) {
             return parse(text, &format!("built-in:{name}"));
         }
+        if let Some((name, file, text)) = BUILTIN_GRAPHS
+            .iter()
+            .find(|(name, file, _)| *name == arg || *file == arg)
+        {
+            return builtin_graph(name, file, text);
+        }
     }
-    let known: Vec<&str> = BUILTIN.iter().map(|(name, _)| *name).collect();
+    let known: Vec<&str> = BUILTIN
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(BUILTIN_GRAPHS.iter().map(|(name, _, _)| *name))
+        .collect();
     let message = if path.exists() {
         "is not a file".to_string()
     } else if is_bare {
@@ -1076,6 +1115,23 @@ mod tests {
         assert_eq!(total_tasks(&w), 2);
         assert_eq!(w.unit_ns(), 1000);
         assert_eq!(w.tasks[1].kernel(w.unit_ns()), Kernel::Spin { us: 3.0 });
+    }
+
+    #[test]
+    fn every_builtin_graph_loads_by_name_and_by_file_name() {
+        for (name, file, _) in BUILTIN_GRAPHS {
+            for arg in [name, file] {
+                let loaded = find(arg).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(loaded.source_name, format!("built-in:{name}"));
+                assert!(!loaded.workload.tasks.is_empty(), "{name} is a task graph");
+                let source = loaded.workload.source.expect("its source");
+                assert_eq!(source.format, "wfformat");
+                assert!(
+                    source.recorded_makespan.is_some(),
+                    "{name}: the recorded run's makespan"
+                );
+            }
+        }
     }
 
     #[test]

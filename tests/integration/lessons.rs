@@ -101,6 +101,7 @@ fn every_lesson_holds_in_simulation_the_same_on_every_machine() {
             "imbalance" => "steal finished",
             "simulation" => "At the 4 barriers",
             "big-little" => "hetero finished",
+            "montage" => "The critical path runs through",
             _ => "accounted for",
         };
         assert!(text.contains(expect), "lesson {}: {text}", i + 1);
@@ -468,4 +469,50 @@ fn dependencies_tasks_wait_for_their_inputs_and_cores_idle_when_a_stage_is_narro
         ran.report.critical_groups,
         ["load", "index", "search", "report"]
     );
+}
+
+#[test]
+fn a_real_workflow_reads_its_critical_path_and_the_recorded_runs_gap_to_it() {
+    let _heavy = heavy();
+    let i = index_of("montage");
+    let measured = lesson(i, 1);
+    let (fifo, cp) = (&measured[0].report, &measured[1].report);
+    let text = tour::conclude(i, &measured);
+    // The path is a chain of the graph's own edges, weighing what its tasks measured.
+    let w = workload::find("montage").expect("shipped").workload;
+    let plan = Plan::new(&w, 0);
+    let graph = plan.graph.as_ref().expect("a task graph");
+    let path: Vec<usize> = cp
+        .critical_tasks
+        .iter()
+        .map(|name| plan.graph_task_named(name).expect("a task of the graph"))
+        .collect();
+    assert!(path.len() >= 2, "{text}");
+    for pair in path.windows(2) {
+        assert!(
+            graph.successors(pair[0]).contains(&(pair[1] as u32)),
+            "{} waits for {}",
+            graph.names[pair[1]],
+            graph.names[pair[0]]
+        );
+    }
+    assert!(
+        text.contains(&format!(
+            "runs through {} of the {} tasks",
+            path.len(),
+            cp.tasks.total
+        )),
+        "{text}"
+    );
+    // Pegasus's recorded makespan against the critical path of the same tasks' runtimes.
+    let recorded = cp.recorded_makespan_ns.expect("the recorded run");
+    assert_eq!(recorded, 1_060_000_000, "1060 s, one second a millisecond");
+    let ratio = recorded as f64 / cp.critical_path_ns as f64;
+    assert!(
+        text.contains(&format!("{ratio:.0} times the critical path")),
+        "{text}"
+    );
+    if judged(&measured, &text) && cp.makespan_ns < fifo.makespan_ns {
+        assert!(text.contains("sooner"), "{text}");
+    }
 }
