@@ -174,3 +174,86 @@ fn ranks_reach_the_policies_from_the_plan() {
     assert_eq!(rank("join"), 1000.0);
     assert_eq!(rank("side"), 1000.0);
 }
+
+/// The STG fixtures (50 tasks each, with their optima on 2 to 16 processors).
+const STG: [&str; 3] = [
+    "tests/fixtures/graphs/rand0000.stg",
+    "tests/fixtures/graphs/rand0001.stg",
+    "tests/fixtures/graphs/rand0002.stg",
+];
+
+/// `schedlab board` on the STG fixtures with `optimal`, simulated; its exit code and JSON.
+fn board(optimal: &str) -> (Option<i32>, serde_json::Value) {
+    let output = crate::cli::schedlab()
+        .arg("board")
+        .args(STG)
+        .args([
+            "--sim",
+            "--workers",
+            "2,4,8,16",
+            "--optimal",
+            optimal,
+            "--json",
+            "-",
+        ])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", crate::cli::stderr_of(&output)));
+    (output.status.code(), json)
+}
+
+#[test]
+fn the_board_holds_heft_and_cp_within_a_few_percent_of_the_optimum_and_never_below() {
+    let (code, results) = board("tests/fixtures/graphs/optimal.csv");
+    assert_eq!(code, Some(0), "no error of the lab");
+    let cases = results["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 3 * 4 * schedlab_policies::ALL.len());
+    for case in cases {
+        assert_eq!(case["reference"], "optimal", "{case}");
+        assert_eq!(case["judged"], true, "simulated: every case is judged");
+        assert!(
+            case["makespan_ns"].as_u64() >= case["optimal_ns"].as_u64(),
+            "never below the optimum: {case}"
+        );
+    }
+    for row in results["policies"].as_array().unwrap() {
+        let (policy, mean) = (&row["policy"], row["mean_gap"].as_f64().unwrap());
+        assert_eq!(row["vs_optimal"], 12, "{policy}");
+        if policy == "heft" || policy == "cp" {
+            // List scheduling by upward rank: a few percent above the optimum at worst.
+            assert!(mean < 0.03, "{policy}: mean gap {mean}");
+            assert!(row["worst_gap"].as_f64().unwrap() < 0.10, "{row}");
+        }
+    }
+}
+
+#[test]
+fn a_schedule_shorter_than_a_known_optimum_is_an_error_of_the_lab() {
+    // An "optimum" no schedule can reach, so every run ends below it: the board must call
+    // that a bug and fail, never a win.
+    let wrong = crate::cli::TempPath::with_text(
+        "optimal.csv",
+        "graph,processors,optimal\nrand0000.stg,2,100000\n",
+    );
+    let (code, results) = board(wrong.0.to_str().unwrap());
+    assert_eq!(code, Some(70), "exits as for a bug");
+    let errors: Vec<&serde_json::Value> = results["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["errors"].as_array().is_some_and(|e| !e.is_empty()))
+        .collect();
+    assert_eq!(
+        errors.len(),
+        schedlab_policies::ALL.len(),
+        "rand0000 on 2, every policy"
+    );
+    assert!(
+        errors[0]["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("below the known optimum")
+    );
+}
