@@ -580,6 +580,10 @@ impl Report {
                 "virtual time: a simulated machine of {} cores, nothing ran; task times {}; {} paid push {} take {} steal {} (empty victim {}) wake {} ns, from {}",
                 self.machine.workers,
                 match self.task_costs.as_deref() {
+                    None | Some("estimates") if self.time_unit_ns.is_some() => {
+                        "exactly as the graph gives them (a kernel's from its cost in the model)"
+                            .to_string()
+                    }
                     None | Some("estimates") => "from the kernels' costs in the model".to_string(),
                     Some(other) => printable(other).to_string(),
                 },

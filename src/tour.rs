@@ -159,8 +159,13 @@ pub fn machine_caveat(reports: &[&Report]) -> String {
         let cores = crate::exec::machine::cores();
         let _ = write!(
             out,
-            "Simulated: these runs are in virtual time on a machine of {} cores (this one has {cores}), the tasks costing their kernels' estimates, so the picture is the same on every machine. ",
-            r.machine.workers
+            "Simulated: these runs are in virtual time on a machine of {} cores (this one has {cores}), {}, so the picture is the same on every machine. ",
+            r.machine.workers,
+            if r.time_unit_ns.is_some() {
+                "each task taking exactly its time"
+            } else {
+                "the tasks costing their kernels' estimates"
+            }
         );
     }
     if let Some(r) = reports.iter().find(|r| r.machine.oversubscribed) {
