@@ -105,16 +105,31 @@ pub(super) fn read(text: &str, source_name: &str) -> Result<Loaded, WorkloadErro
             ),
         ));
     }
-    // The dummies are dropped where they are what the format says: an entry of time 0 that
-    // waits for nothing, an exit of time 0 that nothing waits for. (Every id from 0 to n + 1
-    // is defined once by now.)
+    let tasks = real_tasks(&read, exit);
+    let graph = Graph {
+        format: Format::Stg,
+        tasks,
+        name: None,
+        what: "Standard Task Graph".to_string(),
+        recorded_makespan: None,
+        recorded_cores: None,
+    };
+    graph.finish(source_name, |name| {
+        let id: usize = name.parse().ok()?;
+        line_of.get(id).map(|&line| (line, 1))
+    })
+}
+
+/// The tasks of the graph, every id from 0 to `exit` read once: each named by its id, the
+/// dummies dropped where they are what the format says (an entry of time 0 that waits for
+/// nothing, an exit of time 0 that nothing waits for), with their edges.
+fn real_tasks(read: &[Line], exit: usize) -> Vec<GraphTask> {
     let dummy = |id: usize| read.iter().find(|t| t.id == id);
     let drop_entry = dummy(0).is_some_and(|t| t.time == 0.0 && t.preds.is_empty());
     let drop_exit =
         dummy(exit).is_some_and(|t| t.time == 0.0) && !read.iter().any(|t| t.preds.contains(&exit));
     let dropped = |id: usize| (id == 0 && drop_entry) || (id == exit && drop_exit);
-    let tasks: Vec<GraphTask> = read
-        .iter()
+    read.iter()
         .filter(|t| !dropped(t.id))
         .map(|t| {
             let mut preds: Vec<usize> = t.preds.iter().copied().filter(|&p| !dropped(p)).collect();
@@ -128,19 +143,7 @@ pub(super) fn read(text: &str, source_name: &str) -> Result<Loaded, WorkloadErro
                 after: preds.iter().map(usize::to_string).collect(),
             }
         })
-        .collect();
-    let graph = Graph {
-        format: Format::Stg,
-        tasks,
-        name: None,
-        what: "Standard Task Graph".to_string(),
-        recorded_makespan: None,
-        recorded_cores: None,
-    };
-    graph.finish(source_name, |name| {
-        let id: usize = name.parse().ok()?;
-        line_of.get(id).map(|&line| (line, 1))
-    })
+        .collect()
 }
 
 /// One task line of a graph of `n` tasks: `id time npred preds...`.
