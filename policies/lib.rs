@@ -55,11 +55,16 @@ pub struct Task {
     /// was met, or its parent spawned it), in ns since the start; a retry keeps its task's,
     /// so that its response time runs from the release to the end of its last attempt.
     pub released_at: u64,
-    /// Executor's: the task's own parameter (`Fib`'s `n`).
-    pub arg: u32,
-    /// Executor's: which attempt this is, from 1.
-    pub attempt: u32,
+    /// Executor's: the task's own parameter (`Fib`'s `n`, at most 60).
+    pub arg: u16,
+    /// Executor's: which attempt this is, from 1 (at most 1001: a workload retries a task at
+    /// most 1000 times). With `arg`, two bytes each, so that a task fits half a cache line.
+    pub attempt: u16,
 }
+
+// Half a cache line: queues move tasks by value, and a larger task measurably slowed the
+// shared queues (1M empty tasks under fifo: 35 % slower at 40 bytes, BENCHMARKS.md).
+const _: () = assert!(std::mem::size_of::<Task>() == 32);
 
 impl Task {
     /// A task with only an id and a cost, the executor's fields zero.

@@ -834,8 +834,8 @@ impl<P: Policy> Shared<'_, P> {
     #[inline]
     fn make_ready(&self, task: Task, from: Option<&mut P::Local>, t: u64) -> Wake {
         let (g, index) = self.plan.locate(task.id);
-        let cost_us = self.plan.cost_us(g, index, task.arg);
-        let rank_us = self.plan.rank_us(g, index, task.arg);
+        let cost_us = self.plan.cost_us(g, index, u32::from(task.arg));
+        let rank_us = self.plan.rank_us(g, index, u32::from(task.arg));
         self.policy.push(
             from,
             Task {
@@ -1015,11 +1015,11 @@ impl<P: Policy> Shared<'_, P> {
         }
         st.overhead_ns += t0 - sched_from;
         let id = task.id;
-        let attempt = task.attempt;
+        let attempt = u32::from(task.attempt);
         rec.event(t0, Kind::Run, id, attempt, victim);
         let (g, index) = self.plan.locate(id);
         let wait = t0.saturating_sub(task.ready_at);
-        let n = task.arg;
+        let n = u32::from(task.arg);
         let result = self.body(g, index, id, n, attempt);
         // A fork-join node with no computation of its own (an inner node only spawns its
         // children, which is the scheduler's work and timed as such after it; `fib(0)` and

@@ -365,8 +365,8 @@ impl<P: Policy> Release<P::Local> for Pusher<'_, '_, P> {
 
     fn ready(&self, task: Task, from: Option<&mut P::Local>, t: u64) {
         let (g, index) = self.costs.plan.locate(task.id);
-        let cost_us = self.costs.estimate_us(g, index, task.arg) as f32;
-        let rank_us = self.costs.plan.rank_us(g, index, task.arg);
+        let cost_us = self.costs.estimate_us(g, index, u32::from(task.arg)) as f32;
+        let rank_us = self.costs.plan.rank_us(g, index, u32::from(task.arg));
         let wake = self.policy.push(
             from,
             Task {
@@ -639,7 +639,7 @@ impl<'a, P: Policy> World<'a, P> {
     /// Worker `w` starts an attempt of `task` at `t0`.
     fn start(&mut self, w: usize, task: Task, victim: u16, t0: u64) {
         let (g, index) = self.plan.locate(task.id);
-        let real = self.costs.body_ns(task.id, g, index, task.arg);
+        let real = self.costs.body_ns(task.id, g, index, u32::from(task.arg));
         let core = &mut self.cores[w];
         core.st.overhead_ns += t0 - core.since;
         core.since = t0;
@@ -664,14 +664,14 @@ impl<'a, P: Policy> World<'a, P> {
             real,
             wait: t0.saturating_sub(task.ready_at),
         });
-        self.event(w, t0, Kind::Run, task.id, task.attempt, victim);
+        self.event(w, t0, Kind::Run, task.id, u32::from(task.attempt), victim);
         if blocked > 0 {
             self.event(
                 w,
                 t0 + body - blocked,
                 Kind::Block,
                 task.id,
-                task.attempt,
+                u32::from(task.attempt),
                 0,
             );
         }
@@ -683,7 +683,7 @@ impl<'a, P: Policy> World<'a, P> {
         let t2 = self.now;
         let task = a.task;
         let (g, index) = (a.g as usize, a.index);
-        let ok = !self.plan.injects_fault(task.id, task.attempt);
+        let ok = !self.plan.injects_fault(task.id, u32::from(task.attempt));
         let core = &mut self.cores[w];
         core.st.busy_ns += t2 - core.since;
         core.since = t2;
@@ -718,7 +718,7 @@ impl<'a, P: Policy> World<'a, P> {
             Then::Spawn(children) => {
                 for child in children {
                     let (cg, ci) = self.plan.locate(child.id);
-                    let cost_us = self.costs.estimate_us(cg, ci, child.arg) as f32;
+                    let cost_us = self.costs.estimate_us(cg, ci, u32::from(child.arg)) as f32;
                     pusher.push(Some(&mut *local), Task { cost_us, ..child });
                 }
                 self.deps

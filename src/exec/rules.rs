@@ -145,7 +145,11 @@ impl<'a> Deps<'a> {
 
     /// Root task `id` of group `g`, as first made ready (cost, ready and release times unset).
     pub(crate) fn root_task(&self, g: usize, id: u32) -> Task {
-        let arg = self.plan.groups[g].fib.as_ref().map_or(0, |fib| fib.n);
+        // `Fib`'s `n` is at most 60 (checked when loading).
+        let arg = self.plan.groups[g]
+            .fib
+            .as_ref()
+            .map_or(0, |fib| fib.n as u16);
         Task {
             id,
             arg,
@@ -362,10 +366,10 @@ impl<'a> Deps<'a> {
         let fib = self.plan.groups[g]
             .fib
             .as_ref()
-            .filter(|fib| !fib.is_leaf(task.arg));
+            .filter(|fib| !fib.is_leaf(u32::from(task.arg)));
         let outcome = if ok {
             Outcome::Completed
-        } else if task.attempt <= self.plan.max_retries {
+        } else if u32::from(task.attempt) <= self.plan.max_retries {
             Outcome::Retry
         } else {
             Outcome::Failed
