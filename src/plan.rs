@@ -466,7 +466,7 @@ impl Plan {
             }
             graph.rank_us = rank;
         }
-        let order = crate::report::topological_order(self);
+        let order = self.group_order();
         for &g in order.iter().rev() {
             let group = &self.groups[g];
             let graph = self.graph.as_ref();
@@ -496,6 +496,27 @@ impl Plan {
                 format!("{}#{index}", self.groups[g].name)
             }
         }
+    }
+
+    /// The groups in an order where each comes after every group it waits for (Kahn's
+    /// algorithm: linear in groups and edges, no recursion). The loader refuses cycles; were
+    /// one there, its groups would simply be left out.
+    pub fn group_order(&self) -> Vec<usize> {
+        let mut waiting: Vec<usize> = self.groups.iter().map(|g| g.after.len()).collect();
+        let mut order: Vec<usize> = (0..self.groups.len())
+            .filter(|&g| waiting[g] == 0)
+            .collect();
+        let mut next = 0;
+        while let Some(&g) = order.get(next) {
+            next += 1;
+            for &d in &self.groups[g].dependents {
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    order.push(d);
+                }
+            }
+        }
+        order
     }
 
     /// The graph task called `name`, by its index in [`Plan::graph`].

@@ -784,7 +784,7 @@ fn critical_path(plan: &Plan, stats: &[GroupStats], task_ns: &[u64]) -> Critical
     // Whether the longest path ending at each group starts at an arrival (its length set by
     // when tasks were let in, not by work alone).
     let mut arrived = vec![false; plan.groups.len()];
-    for g in topological_order(plan) {
+    for g in plan.group_order() {
         let before = plan.groups[g].after.iter().map(|&a| (best[a].0, a)).max();
         let (weight, arrival_floor) = own[g];
         let through = before.map_or(0, |b| b.0) + weight;
@@ -969,27 +969,6 @@ pub fn bound_in_words(bound: &str) -> &'static str {
         "arrivals" => "the arrivals: tasks cannot finish before they are let in",
         _ => "not recorded",
     }
-}
-
-/// The groups of `plan` in an order where each comes after every group it waits for (Kahn's
-/// algorithm: linear in groups and edges, no recursion). The loader refuses cycles; were one
-/// there, its groups would simply be left out.
-pub fn topological_order(plan: &Plan) -> Vec<usize> {
-    let mut waiting: Vec<usize> = plan.groups.iter().map(|g| g.after.len()).collect();
-    let mut order: Vec<usize> = (0..plan.groups.len())
-        .filter(|&g| waiting[g] == 0)
-        .collect();
-    let mut next = 0;
-    while let Some(&g) = order.get(next) {
-        next += 1;
-        for &d in &plan.groups[g].dependents {
-            waiting[d] -= 1;
-            if waiting[d] == 0 {
-                order.push(d);
-            }
-        }
-    }
-    order
 }
 
 /// Where and when one task attempt ran.

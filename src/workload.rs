@@ -425,7 +425,7 @@ fn check(w: &Workload) -> Result<(), CheckError> {
     name_problem(&w.name).map_or(Ok(()), |problem| Err(plain(format!("`name` {problem}"))))?;
     if w.groups.is_empty() && w.tasks.is_empty() {
         return Err(plain(
-            "`groups` is empty: a workload needs at least one group (or a task graph in `tasks`)"
+            "`groups` is empty (or missing): a workload needs at least one group, or a task graph in `tasks`"
                 .into(),
         ));
     }
@@ -1100,7 +1100,7 @@ mod tests {
         );
         let e = err(r#"(name: "g")"#);
         assert!(
-            e.contains("at least one group (or a task graph in `tasks`)"),
+            e.contains("at least one group, or a task graph in `tasks`"),
             "{e}"
         );
     }

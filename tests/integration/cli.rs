@@ -305,11 +305,21 @@ fn list_names_every_policy_kernel_and_workload() {
             "`list` has a line for the kernel `{kernel}`:\n{stdout}"
         );
     }
-    // Every shipped workload file is built in, so `list` names each one.
+    // Every shipped workload file is built in, so `list` names each one: the RON workloads,
+    // and the real workflow runs (the STG set in workloads/stg/ is the board's, by path).
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads");
+    let files = |dir: &Path, extension: &str| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir)
+            .expect("a shipped folder")
+            .map(|e| e.expect("a readable directory entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == extension))
+            .collect()
+    };
     let mut names = 0;
-    for entry in std::fs::read_dir(shipped).expect("workloads/ exists") {
-        let path = entry.expect("a readable directory entry").path();
+    let ron = files(&shipped, "ron");
+    let workflows = files(&shipped.join("workflows"), "json");
+    assert!(!workflows.is_empty(), "real workflow runs are shipped");
+    for path in ron.iter().chain(&workflows) {
         let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
             continue;
         };

@@ -19,6 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["report"],
     &["session"],
     &[
+        "board",
         "calibrate",
         "compare",
         "recording",

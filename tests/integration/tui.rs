@@ -360,12 +360,12 @@ fn t_walks_the_guided_tour_in_the_tui() {
     session.wait_for("the timeline", shows_cores);
     session.send("t");
     session.wait_for("lesson 1 measured", |s| {
-        s.contains("lesson 1 of 6: Distinct tasks vs data-parallel chunks")
+        s.contains("lesson 1 of 7: Distinct tasks vs data-parallel chunks")
             && s.contains("Measured: ")
             && !s.contains("Measured: running")
     });
     session.send("t");
-    session.wait_for("lesson 2", |s| s.contains("lesson 2 of 6: Granularity"));
+    session.wait_for("lesson 2", |s| s.contains("lesson 2 of 7: Granularity"));
     session.send("q");
     let screen = session.wait_for("the binary to exit", |s| s.contains("EXIT="));
     assert!(screen.contains("EXIT=0"), "{screen}");
