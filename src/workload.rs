@@ -586,59 +586,22 @@ pub(crate) fn name_problem(name: &str) -> Option<String> {
     })
 }
 
-/// A cycle in the `after` graph, as group names with the first repeated at the end.
-///
-/// Depth-first search with three colours, iterative (an explicit stack of (group, next edge)
-/// instead of recursion, so a chain of 100 000 groups cannot overflow the thread's stack), and
-/// linear in groups and edges.
+/// A cycle in the `after` graph, as group names with the first repeated at the end (see
+/// [`graph::find_cycle`]: iterative, so a chain of 100 000 groups cannot overflow the stack,
+/// and linear in groups and edges).
 fn find_cycle(w: &Workload, index: &HashMap<&str, usize>) -> Option<Vec<String>> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        OnPath,
-        Done,
-    }
-    let after: Vec<Vec<usize>> = w
+    let after: Vec<Vec<u32>> = w
         .groups
         .iter()
-        .map(|g| g.after.iter().map(|d| index[d.as_str()]).collect())
+        .map(|g| g.after.iter().map(|d| index[d.as_str()] as u32).collect())
         .collect();
-    let mut marks = vec![Mark::New; w.groups.len()];
-    // The current path: each group on it and how many of its edges were followed.
-    let mut path: Vec<(usize, usize)> = Vec::new();
-    for root in 0..w.groups.len() {
-        if marks[root] != Mark::New {
-            continue;
-        }
-        marks[root] = Mark::OnPath;
-        path.push((root, 0));
-        while let Some(top) = path.last_mut() {
-            let (g, edge) = *top;
-            let Some(&d) = after[g].get(edge) else {
-                marks[g] = Mark::Done;
-                path.pop();
-                continue;
-            };
-            top.1 += 1;
-            match marks[d] {
-                Mark::OnPath => {
-                    let from = path.iter().position(|&(p, _)| p == d).unwrap_or(0);
-                    let mut cycle: Vec<String> = path[from..]
-                        .iter()
-                        .map(|&(p, _)| w.groups[p].name.clone())
-                        .collect();
-                    cycle.push(w.groups[d].name.clone());
-                    return Some(cycle);
-                }
-                Mark::New => {
-                    marks[d] = Mark::OnPath;
-                    path.push((d, 0));
-                }
-                Mark::Done => {}
-            }
-        }
-    }
-    None
+    let cycle = graph::find_cycle(&after)?;
+    Some(
+        cycle
+            .into_iter()
+            .map(|g| w.groups[g].name.clone())
+            .collect(),
+    )
 }
 
 /// Tasks in all, those spawned by `Fib` included (saturating, so absurd sizes stay comparable).
