@@ -176,7 +176,8 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// Scheduling policy: fifo, rr (round-robin), steal (work-stealing), hetero (heterogeneous).
+    /// Scheduling policy: fifo, rr (round-robin), steal (work-stealing), hetero (heterogeneous),
+    /// heft and cp (critical path first; both for task graphs). `schedlab list` says what each does.
     #[arg(short, long, default_value = "steal", value_parser = parse_policy)]
     policy: String,
     /// Workload file, or the name of a shipped workload (e.g. mixed.ron or mixed).

@@ -125,9 +125,9 @@ impl Widget for &App {
             self.render_runs(runs, buf);
         }
         let keys = if area.width >= 140 {
-            " ? help  q quit  space pause  p/1-4 policy  r re-run  c compare all  ←→ scroll  +- zoom  f follow  s slow replay  g groups  v speed rows  t tour"
+            " ? help  q quit  space pause  p/1-6 policy  r re-run  c compare all  ←→ scroll  +- zoom  f follow  s slow replay  g groups  v speed rows  t tour"
         } else {
-            " ? help (all keys)  q quit  p/1-4 policy  c compare  ←→ +- scroll, zoom  s slow replay  t tour"
+            " ? help (all keys)  q quit  p/1-6 policy  c compare  ←→ +- scroll, zoom  s slow replay  t tour"
         };
         Paragraph::new(keys)
             .style(self.style(Style::default().add_modifier(Modifier::REVERSED)))
@@ -853,7 +853,7 @@ Each row is a core; time flows left to right. A cell shows that slice:
 Keys
  ?  this help        Esc  close it            q  quit
  space  pause view   f  follow the live run   ← →  scroll   + -  zoom, wheel
- p  next policy      1-4  fifo rr steal hetero (same workload and seed)
+ p  next policy      1-6  fifo rr steal hetero heft cp (same seed)
  r  re-run           c  every policy, timelines stacked
  s  slow replay of the last run: 1/10, 1/100, 1/1000, off
  [ ]  scrub by 1/20 of the run ({ } by 1/4)   0 or Home  replay from start
