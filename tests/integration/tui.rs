@@ -425,3 +425,43 @@ fn a_simulated_run_says_so_and_plays_back_at_a_watchable_pace() {
     let screen = session.wait_for("the binary to exit", |s| s.contains("EXIT="));
     assert!(screen.contains("EXIT=0"), "{screen}");
 }
+
+/// Whether an SGR sequence in `line` turns underlining on.
+fn underlined(line: &str) -> bool {
+    line.split("\x1b[")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('m').map(|(params, _)| params))
+        .any(|params| params.split(';').any(|p| p == "4"))
+}
+
+#[test]
+fn a_real_workflow_runs_live_with_its_critical_path_underlined() {
+    // Montage as Pegasus ran it (WfInstances), each second of its runtimes a millisecond.
+    let Some(session) = Session::start(&command_with(
+        "--workload montage --policy cp --workers 2 --no-pin",
+    )) else {
+        return;
+    };
+    let screen = session.wait_for("the workflow run to finish", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|h| h.contains("montage") && h.contains("done"))
+            && shows_cores(s)
+    });
+    assert!(
+        screen.contains("mProject"),
+        "its kinds are its groups:\n{screen}"
+    );
+    let escaped = session.screen(true);
+    let core_rows: Vec<&str> = escaped
+        .lines()
+        .filter(|l| l.contains("core 0") || l.contains("core 1"))
+        .collect();
+    assert!(
+        core_rows.iter().any(|l| underlined(l)),
+        "the attempts on the critical path are underlined:\n{escaped:?}"
+    );
+    session.send("q");
+    let screen = session.wait_for("the binary to exit", |s| s.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+}
