@@ -23,25 +23,17 @@
 //! a FIFO queue runs the side work first and leaves the chain for last, critical path first
 //! starts the chain early and fills the gaps with side work.
 
-use std::collections::BinaryHeap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::ranked::Ranked;
+use crate::ranked::ByRank;
 use crate::{Machine, Policy, Task, Wake, WorkerId};
 
 /// One shared queue of ready tasks, highest upward rank first.
 pub struct CriticalPathFirst {
-    ready: Mutex<Ready>,
+    ready: Mutex<ByRank>,
     /// Tasks in the queue, for displays (read without the lock).
     len: AtomicUsize,
-}
-
-/// The queue and the count that orders equal ranks by arrival.
-#[derive(Default)]
-struct Ready {
-    heap: BinaryHeap<Ranked>,
-    pushed: u64,
 }
 
 impl Policy for CriticalPathFirst {
@@ -54,7 +46,7 @@ impl Policy for CriticalPathFirst {
 
     fn new(_machine: &Machine) -> Self {
         CriticalPathFirst {
-            ready: Mutex::new(Ready::default()),
+            ready: Mutex::new(ByRank::default()),
             len: AtomicUsize::new(0),
         }
     }
@@ -62,20 +54,19 @@ impl Policy for CriticalPathFirst {
     fn local(&self, _worker: WorkerId) -> Self::Local {}
 
     fn push(&self, _from: Option<&mut ()>, task: Task) -> Wake {
+        // Nothing panics while holding the lock, so even a poisoned one holds a whole queue.
         let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
-        let seq = ready.pushed;
-        ready.pushed += 1;
-        ready.heap.push(Ranked { task, seq });
+        ready.push(task);
         // Relaxed: a display's count, never used to decide anything.
-        self.len.store(ready.heap.len(), Ordering::Relaxed);
+        self.len.store(ready.len(), Ordering::Relaxed);
         Wake::Any
     }
 
     fn take(&self, _me: &mut ()) -> Option<Task> {
         let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
-        let next = ready.heap.pop();
-        self.len.store(ready.heap.len(), Ordering::Relaxed);
-        next.map(|r| r.task)
+        let next = ready.pop();
+        self.len.store(ready.len(), Ordering::Relaxed);
+        next
     }
 
     fn queued_shared(&self) -> usize {

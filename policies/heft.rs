@@ -30,13 +30,12 @@
 //! cores, side work fills the slow ones, and the run does not end waiting for a long task
 //! that a little core picked up just because it happened to be free.
 
-use std::collections::BinaryHeap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam::utils::CachePadded;
 
-use crate::ranked::Ranked;
+use crate::ranked::ByRank;
 use crate::{Machine, Policy, Task, Wake, WorkerId};
 
 /// How many of the highest-ranked ready tasks a free worker considers before giving up.
@@ -44,7 +43,7 @@ const LOOK_AHEAD: usize = 16;
 
 /// One shared queue in rank order; each task goes to the worker that finishes it earliest.
 pub struct Heft {
-    ready: Mutex<Ready>,
+    ready: Mutex<ByRank>,
     /// Tasks in the queue, for displays (read without the lock).
     len: AtomicUsize,
     /// Estimated ns (at speed 1.0) of the task each worker runs, 0 while it runs none.
@@ -53,13 +52,6 @@ pub struct Heft {
     /// wakes another, so that a burst of ready tasks wakes as many workers.
     woken: Vec<CachePadded<AtomicBool>>,
     speeds: Vec<f64>,
-}
-
-/// The queue and the count that orders equal ranks by arrival.
-#[derive(Default)]
-struct Ready {
-    heap: BinaryHeap<Ranked>,
-    pushed: u64,
 }
 
 fn cost_ns(task: Task) -> u64 {
@@ -118,7 +110,7 @@ impl Heft {
         (best.0 != me).then_some(best.0)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Ready> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ByRank> {
         // Nothing panics while holding the lock, so even a poisoned one holds a whole queue.
         self.ready.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -135,7 +127,7 @@ impl Policy for Heft {
 
     fn new(machine: &Machine) -> Self {
         Heft {
-            ready: Mutex::new(Ready::default()),
+            ready: Mutex::new(ByRank::default()),
             len: AtomicUsize::new(0),
             running_ns: (0..machine.workers())
                 .map(|_| CachePadded::default())
@@ -153,11 +145,9 @@ impl Policy for Heft {
 
     fn push(&self, _from: Option<&mut WorkerId>, task: Task) -> Wake {
         let mut ready = self.lock();
-        let seq = ready.pushed;
-        ready.pushed += 1;
-        ready.heap.push(Ranked { task, seq });
+        ready.push(task);
         // Relaxed: a display's count, never used to decide anything.
-        self.len.store(ready.heap.len(), Ordering::Relaxed);
+        self.len.store(ready.len(), Ordering::Relaxed);
         drop(ready);
         // Wake the worker that would finish it first. A busy one comes back for the task when
         // its current one is done; a free one is marked, so that the next task wakes another.
@@ -175,26 +165,21 @@ impl Policy for Heft {
         self.woken[me].store(false, Ordering::Relaxed);
         let mut ready = self.lock();
         // Down the list in rank order, as HEFT schedules: each task either goes to us, or is
-        // left to the busy worker that finishes it first, after those left to it before.
-        let mut passed: [Option<Ranked>; LOOK_AHEAD] = [None; LOOK_AHEAD];
+        // left (where it waits) to the busy worker that finishes it first, after those left
+        // to that worker before it; those workers come back for them.
         let mut left: [(WorkerId, u64); LOOK_AHEAD] = [(0, 0); LOOK_AHEAD];
-        let mut chosen = None;
-        for k in 0..LOOK_AHEAD {
-            let Some(top) = ready.heap.pop() else { break };
-            match self.busy_worker_finishing_first(me, top.task, &left[..k]) {
+        let mut passed = 0;
+        let chosen = ready.take_first(LOOK_AHEAD, |task| {
+            match self.busy_worker_finishing_first(me, *task, &left[..passed]) {
                 Some(w) => {
-                    passed[k] = Some(top);
-                    left[k] = (w, cost_ns(top.task));
+                    left[passed] = (w, cost_ns(*task));
+                    passed += 1;
+                    false
                 }
-                None => {
-                    chosen = Some(top.task);
-                    break;
-                }
+                None => true,
             }
-        }
-        // Tasks left to busy workers go back; those workers come back for them.
-        ready.heap.extend(passed.into_iter().flatten());
-        self.len.store(ready.heap.len(), Ordering::Relaxed);
+        });
+        self.len.store(ready.len(), Ordering::Relaxed);
         if let Some(task) = chosen {
             self.running_ns[me].store(cost_ns(task), Ordering::Relaxed);
         }

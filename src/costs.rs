@@ -148,6 +148,14 @@ fn default_per_policy() -> BTreeMap<String, PolicyCosts> {
         ("rr".to_string(), own(25.7, None, None)),
         ("steal".to_string(), own(0.0, None, Some(26.2))),
         ("hetero".to_string(), own(26.2, Some(92.1), Some(42.0))),
+        // The graph-aware policies came after the defaults were measured: `schedlab calibrate`
+        // on 2026-12-04 measured their takes at 443.7 ns (heft) and 300.6 ns (cp) when the
+        // median over the policies was 114.3 ns (the machine ran a third slower than on the
+        // defaults' day), so they are scaled by 75.2 / 114.3. Its push could not be told
+        // from its take (its fork-join runs' takes were the cheaper), so a push costs a take:
+        // both lock the one queue, and heft's both read every worker's state.
+        ("heft".to_string(), own(291.9, Some(291.9), None)),
+        ("cp".to_string(), own(197.8, Some(197.8), None)),
     ])
 }
 
