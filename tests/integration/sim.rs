@@ -354,7 +354,13 @@ fn on_cores(name: &str, workers: usize) -> workload::Workload {
     w
 }
 
+// A timed check of wall-clock runs against simulations, which the project keeps out of the
+// default test run (speed goals live in benchmarks: the machines are shared and noisy). On
+// 2026-12-04 this 2-core VM's kernels measured up to 53 % apart a second apart, and the check
+// failed on unchanged code (image-filters at +52.7 %): run it on a quiet machine with
+// `cargo test --release --test integration sim::on_as_many -- --ignored --nocapture`.
 #[test]
+#[ignore = "timed against real runs: run it on a quiet machine with --ignored (see its comment)"]
 fn on_as_many_workers_as_cores_a_simulation_comes_within_a_quarter_of_the_real_runs() {
     // The contract: with the calibrated cost model (the kernels of the workloads measured
     // here, as `schedlab calibrate` does), every shipped workload under every policy has a
