@@ -244,29 +244,13 @@ pub fn to_ron(workload: &Workload) -> Result<String, ron::Error> {
 pub(crate) mod tests {
     use super::*;
 
-    /// The longest path through `w`'s task graph, in its units: its critical path.
+    /// The longest path through `w`'s task graph, in its units: its critical path (the
+    /// highest upward rank the plan gives a task).
     pub(crate) fn longest_path(w: &Workload) -> f64 {
-        let index: std::collections::HashMap<&str, usize> = w
-            .tasks
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.name.as_str(), i))
-            .collect();
-        let preds: Vec<Vec<u32>> = w
-            .tasks
-            .iter()
-            .map(|t| t.after.iter().map(|a| index[a.as_str()] as u32).collect())
-            .collect();
-        let mut finish = vec![0.0f64; w.tasks.len()];
-        for v in crate::workload::graph::topological_order(&preds) {
-            let v = v as usize;
-            let start = preds[v]
-                .iter()
-                .map(|&p| finish[p as usize])
-                .fold(0.0, f64::max);
-            finish[v] = start + w.tasks[v].time.unwrap_or(0.0);
-        }
-        finish.into_iter().fold(0.0, f64::max)
+        let plan = crate::plan::Plan::new(w, 0);
+        let graph = plan.graph.as_ref().expect("a task graph");
+        let top_us = graph.rank_us.iter().copied().fold(0.0, f32::max);
+        f64::from(top_us) * 1e3 / w.unit_ns() as f64
     }
 
     /// The message refusing `text` as a `format` file named `source_name`, which must point at

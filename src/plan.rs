@@ -197,6 +197,14 @@ impl TaskGraph {
             });
             kinds[k].1.push(i);
         }
+        // Each task's cost in µs at speed 1.0: its time, or its kernel's estimate.
+        let cost_us: Vec<f64> = tasks
+            .iter()
+            .map(|t| match t.time {
+                Some(time) => time * unit as f64 / 1e3,
+                None => t.kernel(unit).estimate_us(),
+            })
+            .collect();
         let mut from_file = vec![0u32; tasks.len()];
         let mut file_order = Vec::with_capacity(tasks.len());
         for (kind, members) in &kinds {
@@ -205,11 +213,7 @@ impl TaskGraph {
                 from_file[i] = at + j as u32;
                 file_order.push(i);
             }
-            let cost = |i: usize| match tasks[i].time {
-                Some(time) => time * unit as f64 / 1e3,
-                None => tasks[i].kernel(unit).estimate_us(),
-            };
-            let mean = members.iter().map(|&i| cost(i)).sum::<f64>() / members.len() as f64;
+            let mean = members.iter().map(|&i| cost_us[i]).sum::<f64>() / members.len() as f64;
             groups.push(GroupPlan {
                 name: kind.to_string(),
                 kernel: tasks[members[0]].kernel(unit),
@@ -254,10 +258,15 @@ impl TaskGraph {
             .iter()
             .map(|&i| (resolved.preds[i].len() + resolved.groups[i].len()) as u32)
             .collect();
-        let by_local: Vec<Vec<u32>> = (0..tasks.len())
-            .map(|l| pred[pred_start[l] as usize..pred_start[l + 1] as usize].to_vec())
+        let waiting = pred_start
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as usize)
             .collect();
-        let order = crate::workload::graph::topological_order(&by_local);
+        let order = crate::workload::graph::topological_order(waiting, |l| {
+            succ[succ_start[l] as usize..succ_start[l + 1] as usize]
+                .iter()
+                .map(|&s| s as usize)
+        });
         let kernels: Vec<Kernel> = file_order.iter().map(|&i| tasks[i].kernel(unit)).collect();
         TaskGraph {
             first,
@@ -266,14 +275,7 @@ impl TaskGraph {
                 .iter()
                 .map(|&i| tasks[i].time.is_some())
                 .collect(),
-            cost_us: file_order
-                .iter()
-                .zip(&kernels)
-                .map(|(&i, k)| match tasks[i].time {
-                    Some(time) => time * unit as f64 / 1e3,
-                    None => k.estimate_us(),
-                })
-                .collect(),
+            cost_us: file_order.iter().map(|&i| cost_us[i]).collect(),
             kernels,
             rank_us: Vec::new(),
             gates,
@@ -283,7 +285,7 @@ impl TaskGraph {
             pred,
             waits,
             from_file,
-            order,
+            order: order.into_iter().map(|l| l as u32).collect(),
             by_name: std::sync::OnceLock::new(),
         }
     }
@@ -502,21 +504,10 @@ impl Plan {
     /// algorithm: linear in groups and edges, no recursion). The loader refuses cycles; were
     /// one there, its groups would simply be left out.
     pub fn group_order(&self) -> Vec<usize> {
-        let mut waiting: Vec<usize> = self.groups.iter().map(|g| g.after.len()).collect();
-        let mut order: Vec<usize> = (0..self.groups.len())
-            .filter(|&g| waiting[g] == 0)
-            .collect();
-        let mut next = 0;
-        while let Some(&g) = order.get(next) {
-            next += 1;
-            for &d in &self.groups[g].dependents {
-                waiting[d] -= 1;
-                if waiting[d] == 0 {
-                    order.push(d);
-                }
-            }
-        }
-        order
+        let waiting = self.groups.iter().map(|g| g.after.len()).collect();
+        crate::workload::graph::topological_order(waiting, |g| {
+            self.groups[g].dependents.iter().copied()
+        })
     }
 
     /// The graph task called `name`, by its index in [`Plan::graph`].

@@ -278,36 +278,20 @@ pub fn find_cycle(preds: &[Vec<u32>]) -> Option<Vec<usize>> {
     None
 }
 
-/// The tasks in an order where each comes after all its predecessors (Kahn's algorithm).
-pub fn topological_order(preds: &[Vec<u32>]) -> Vec<u32> {
-    let mut waiting: Vec<usize> = preds.iter().map(Vec::len).collect();
-    let mut succ_count = vec![0u32; preds.len() + 1];
-    for ps in preds {
-        for &p in ps {
-            succ_count[p as usize + 1] += 1;
-        }
-    }
-    for i in 1..succ_count.len() {
-        succ_count[i] += succ_count[i - 1];
-    }
-    let mut fill = succ_count.clone();
-    let mut succ = vec![0u32; succ_count[preds.len()] as usize];
-    for (v, ps) in preds.iter().enumerate() {
-        for &p in ps {
-            succ[fill[p as usize] as usize] = v as u32;
-            fill[p as usize] += 1;
-        }
-    }
-    let mut order: Vec<u32> = (0..preds.len() as u32)
-        .filter(|&v| waiting[v as usize] == 0)
-        .collect();
+/// The nodes of a graph in an order where each comes after everything it waits for (Kahn's
+/// algorithm, linear in nodes and edges, no recursion), from how many nodes each waits for
+/// and which nodes wait for each. Nodes on a cycle are left out.
+pub fn topological_order<I: IntoIterator<Item = usize>>(
+    mut waiting: Vec<usize>,
+    successors: impl Fn(usize) -> I,
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..waiting.len()).filter(|&v| waiting[v] == 0).collect();
     let mut next = 0;
     while let Some(&v) = order.get(next) {
         next += 1;
-        let v = v as usize;
-        for &s in &succ[succ_count[v] as usize..succ_count[v + 1] as usize] {
-            waiting[s as usize] -= 1;
-            if waiting[s as usize] == 0 {
+        for s in successors(v) {
+            waiting[s] -= 1;
+            if waiting[s] == 0 {
                 order.push(s);
             }
         }
@@ -333,7 +317,9 @@ mod tests {
     fn cycles_are_found_and_orders_respect_edges() {
         let preds = vec![vec![], vec![0], vec![1, 0], vec![2]];
         assert_eq!(find_cycle(&preds), None);
-        let order = topological_order(&preds);
+        let succ: Vec<Vec<usize>> = vec![vec![1, 2], vec![2], vec![3], vec![]];
+        let waiting = preds.iter().map(Vec::len).collect();
+        let order = topological_order(waiting, |v| succ[v].iter().copied());
         assert_eq!(order, vec![0, 1, 2, 3]);
         let cyclic = vec![vec![2], vec![0], vec![1]];
         let cycle = find_cycle(&cyclic).unwrap();
